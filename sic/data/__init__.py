@@ -1,0 +1,27 @@
+"""Data layer: skeleton layouts, clip archives and sources, task transforms, the bank and datamodules.
+
+Example:
+    >>> from sic.data import TASK_IDS
+    >>> TASK_IDS[0]
+    'motion_prediction'
+"""
+
+from sic.data.archive import ClipArchive
+from sic.data.bank import TaskBank
+from sic.data.batch import SkeletonBatch
+from sic.data.datamodule import InContextDataModule
+from sic.data.skeleton import LAYOUTS, SkeletonLayout, get_layout
+from sic.data.tasks import TASK_IDS, get_task, task_index
+
+__all__ = [
+    "LAYOUTS",
+    "TASK_IDS",
+    "ClipArchive",
+    "InContextDataModule",
+    "SkeletonBatch",
+    "SkeletonLayout",
+    "TaskBank",
+    "get_layout",
+    "get_task",
+    "task_index",
+]

@@ -1,0 +1,93 @@
+"""The one batch type every datamodule delivers: :class:`SkeletonBatch`.
+
+Shapes are ``(B, T, J, C)``: batch, frames, joints, channels. In-context tasks fill the prompt
+fields; single-task methods leave them ``None``. Per-sample scalars (frame rate, clip index,
+action label, masking ratio, ...) travel in ``meta``, always as ``(B,)`` tensors so that
+Lightning can move and split them.
+
+Example:
+    >>> import torch
+    >>> from sic.data.batch import SkeletonBatch
+    >>> x = torch.zeros(2, 16, 17, 3)
+    >>> b = SkeletonBatch(inputs=x, targets=x, task=torch.zeros(2, dtype=torch.long))
+    >>> b.batch_size, b.select(torch.tensor([True, False])).batch_size
+    (2, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import torch
+from torch import Tensor
+
+__all__ = ["SkeletonBatch"]
+
+
+@dataclass
+class SkeletonBatch:
+    """A batch of skeleton sequences.
+
+    Attributes:
+        inputs: query input ``(B, T, J, C_in)``; 2D inputs are ``(x, y, 0)``.
+        targets: query target ``(B, T, J, 3)``.
+        task: ``(B,)`` int64 index into :data:`sic.data.tasks.TASK_IDS`.
+        prompt_inputs: prompt input ``(B, T, J, C_in)``, or ``(1, T, J, C_in)`` when the whole batch
+            shares one prompt; ``None`` outside in-context learning.
+        prompt_targets: prompt target, same shape as ``prompt_inputs``.
+        mask: ``(B, T, J)`` bool, True where the query input was hidden (joint completion, in-between);
+            metrics on "masked joints" read it.
+        meta: per-sample ``(B,)`` tensors: ``fps``, ``index`` (clip), ``label``, ``subject``, ...
+    """
+
+    inputs: Tensor
+    targets: Tensor
+    task: Tensor
+    prompt_inputs: Tensor | None = None
+    prompt_targets: Tensor | None = None
+    mask: Tensor | None = None
+    meta: dict[str, Tensor] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        """Number of query samples ``B``."""
+        return self.inputs.shape[0]
+
+    @property
+    def shared_prompt(self) -> bool:
+        """True when one prompt serves the whole batch (prompt batch dimension 1)."""
+        return self.prompt_inputs is not None and self.prompt_inputs.shape[0] == 1 < self.batch_size
+
+    def select(self, rows: Tensor) -> SkeletonBatch:
+        """The sub-batch of the rows selected by a ``(B,)`` bool or index tensor."""
+
+        shared = self.shared_prompt
+
+        def pick(x: Tensor | None) -> Tensor | None:
+            return x if x is None or shared else x[rows]
+
+        return replace(
+            self,
+            inputs=self.inputs[rows],
+            targets=self.targets[rows],
+            task=self.task[rows],
+            prompt_inputs=pick(self.prompt_inputs),
+            prompt_targets=pick(self.prompt_targets),
+            mask=None if self.mask is None else self.mask[rows],
+            meta={k: v[rows] for k, v in self.meta.items()},
+        )
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> SkeletonBatch:
+        """Move every tensor to ``device``."""
+
+        def move(x: Tensor | None) -> Tensor | None:
+            return None if x is None else x.to(device, non_blocking=non_blocking)
+
+        kwargs = {f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "meta"}
+        return SkeletonBatch(**kwargs, meta={k: move(v) for k, v in self.meta.items()})
+
+    def pin_memory(self) -> SkeletonBatch:
+        """Page-lock every tensor (called by ``DataLoader(pin_memory=True)``)."""
+        kwargs = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"}
+        kwargs = {k: None if v is None else v.pin_memory() for k, v in kwargs.items()}
+        return SkeletonBatch(**kwargs, meta={k: v.pin_memory() for k, v in self.meta.items()})

@@ -1,0 +1,237 @@
+"""``InContextDataModule``: any subset of in-context tasks over any set of clip sources.
+
+Training draws items from all trained tasks in one shuffled stream whose task mix is configurable;
+validation and test give one loader per task (so metrics stay per task and a shared prompt per
+batch is possible). Every loader yields :class:`~sic.data.batch.SkeletonBatch`.
+
+Example:
+    >>> from sic.data import InContextDataModule
+    >>> from sic.data.sources import ProceduralSource
+    >>> dm = InContextDataModule(tasks=["pose_estimation"], batch_size=4,
+    ...     sources=[ProceduralSource(clips_per_split={"train": 16, "val": 8, "test": 8})])
+    >>> dm.setup("fit")
+    >>> next(iter(dm.train_dataloader())).inputs.shape
+    torch.Size([4, 16, 17, 3])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
+
+from sic.data.archive import ClipArchive
+from sic.data.bank import TaskBank
+from sic.data.batch import SkeletonBatch
+from sic.data.skeleton import get_layout
+from sic.data.sources import ClipSource, ProceduralSource
+from sic.data.sources.base import default_cache_dir
+from sic.data.tasks import TASK_IDS, get_task, task_index
+from sic.utils.errors import ConfigError
+
+__all__ = ["InContextDataModule"]
+
+
+def _first(batch: SkeletonBatch) -> SkeletonBatch:
+    """Collate function: the bank already returns a whole batch."""
+    return batch
+
+
+def default_sources() -> list[ClipSource]:
+    """The embedded default: procedural clips at 50 fps, and at 25 fps for motion prediction.
+
+    The rates follow the benchmark's datasets (H3.6M at 50 fps; AMASS motion prediction at 25 fps),
+    so horizons such as 400 ms fall inside a 16-frame target.
+    """
+    return [
+        ProceduralSource(name="procedural50", fps=50.0, tasks=[t for t in TASK_IDS if t != "motion_prediction"]),
+        ProceduralSource(name="procedural25", fps=25.0, tasks=["motion_prediction"]),
+    ]
+
+
+class InContextDataModule(L.LightningDataModule):
+    """Serve in-context samples of several tasks from several clip sources.
+
+    Args:
+        tasks: task ids to train and evaluate (see :data:`sic.data.tasks.TASK_IDS`).
+        held_out: tasks evaluated but never trained on (the paper's unseen task, motion in-between).
+        sources: clip sources (default: the embedded procedural source, see :func:`default_sources`).
+        num_frames: ``F``, frames of each input and each target.
+        batch_size: training batch size (per device).
+        eval_batch_size: validation/test batch size (default: ``batch_size``).
+        num_workers: DataLoader worker processes.
+        mixing: task mix of training: ``"proportional"`` to the tasks' clip counts, ``"balanced"``
+            (equal), or explicit weights per task id.
+        epoch_size: training items per epoch (default: all items once).
+        eval_prompts: ``"per_sample"`` (a seeded prompt per test sample) or ``"shared"`` (one prompt
+            per batch, the model then encodes it once).
+        joint_completion_ratios: masking ratios of joint completion.
+        joint_completion_per_frame: new masked joints every frame (paper) or one set per clip (reference).
+        cache_dir: where generated archives are cached (default ``$SIC_CACHE`` or ``~/.cache/sic``).
+        seed: seed of the evaluation draws (prompts, masks).
+        pin_memory: pin batches for faster host-to-GPU copies.
+    """
+
+    def __init__(
+        self,
+        tasks: list[str] = list(TASK_IDS),
+        held_out: list[str] = ["motion_inbetween"],
+        sources: list[ClipSource] | None = None,
+        num_frames: int = 16,
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        mixing: Literal["proportional", "balanced"] | dict[str, float] = "proportional",
+        epoch_size: int | None = None,
+        eval_prompts: Literal["per_sample", "shared"] = "per_sample",
+        joint_completion_ratios: list[float] = [0.4, 0.6],
+        joint_completion_per_frame: bool = True,
+        cache_dir: str | None = None,
+        seed: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        if not tasks:
+            raise ConfigError("data.tasks must list at least one task id")
+        for t in [*tasks, *held_out]:
+            task_index(t)
+        if num_frames < 1 or batch_size < 1:
+            raise ConfigError(f"data.num_frames and data.batch_size must be >= 1, got {num_frames} and {batch_size}")
+        self.tasks = list(dict.fromkeys(tasks))
+        self.train_tasks = [t for t in self.tasks if t not in held_out]
+        if isinstance(mixing, dict):
+            unknown = set(mixing) - set(self.train_tasks)
+            if unknown:
+                raise ConfigError(f"data.mixing names task(s) {sorted(unknown)} that are not trained; trained: {self.train_tasks}")
+        self.sources = default_sources() if sources is None else list(sources)
+        self.num_frames, self.batch_size = num_frames, batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers, self.mixing, self.epoch_size = num_workers, mixing, epoch_size
+        self.eval_prompts, self.seed, self.pin_memory = eval_prompts, seed, pin_memory
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+        jc = {"ratios": tuple(joint_completion_ratios), "per_frame": joint_completion_per_frame}
+        self.transforms = {t: get_task(t, **jc) if t == "joint_completion" else get_task(t) for t in self.tasks}
+        self.task_sources = {t: [s for s in self.sources if s.serves(t)] for t in self.tasks}
+        for t, srcs in self.task_sources.items():
+            if not srcs:
+                raise ConfigError(f"no data source serves task {t!r}; sources: {self.sources}")
+            if len({s.fps for s in srcs}) > 1:
+                raise ConfigError(f"sources of task {t!r} have different frame rates {[s.fps for s in srcs]}: horizons would be ambiguous")
+        layouts = {s.layout for s in self.sources}
+        if len(layouts) > 1:
+            raise ConfigError(f"all sources must share one joint layout, got {sorted(layouts)}")
+        self.layout = get_layout(layouts.pop())
+        self._archives: dict[str, dict[str, list[ClipArchive]]] = {}
+        self.banks: dict[str, TaskBank] = {}
+
+    # -- properties read by the Lightning task -------------------------------------------------
+    @property
+    def num_joints(self) -> int:
+        """Joints per frame of the data's layout."""
+        return self.layout.num_joints
+
+    @property
+    def task_fps(self) -> dict[str, float]:
+        """Frame rate of each task's clips (metrics label horizons from it)."""
+        return {t: srcs[0].fps for t, srcs in self.task_sources.items()}
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _split(self, split: str) -> dict[str, list[ClipArchive]]:
+        if split not in self._archives:
+            cache: dict[int, ClipArchive] = {}
+            per_task = {}
+            for t in self.tasks:
+                need = self.transforms[t].window(self.num_frames)
+                per_task[t] = []
+                for s in self.task_sources[t]:
+                    # Load each source once at the longest window any of its tasks needs.
+                    longest = max(self.transforms[u].window(self.num_frames) for u in self.tasks if s in self.task_sources[u])
+                    if id(s) not in cache:
+                        cache[id(s)] = s.load(split, longest, self.cache_dir)
+                    per_task[t].append(cache[id(s)])
+                    assert cache[id(s)].num_frames >= need
+            self._archives[split] = per_task
+        return self._archives[split]
+
+    def _bank(self, split: str, tasks: list[str], seed: int | None, shared: bool = False) -> TaskBank:
+        return TaskBank([self.transforms[t] for t in tasks], self._split(split), self._split("train"),
+                        self.num_frames, seed=seed, shared_prompt=shared)  # fmt: skip
+
+    def setup(self, stage: str | None = None) -> None:
+        """Open (or generate) the archives of the splits ``stage`` needs."""
+        shared = self.eval_prompts == "shared"
+        if stage in ("fit", None) and self.train_tasks:
+            self.banks["train"] = self._bank("train", self.train_tasks, seed=None)
+        if stage in ("fit", "validate", None):
+            self.banks.update({f"val/{t}": self._bank("val", [t], self.seed, shared) for t in self.tasks})
+        if stage in ("test", "predict", None):
+            self.banks.update({f"test/{t}": self._bank("test", [t], self.seed, shared) for t in self.tasks})
+
+    # -- loaders --------------------------------------------------------------------------------
+    def _loader(self, bank: TaskBank, batch_size: int, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:
+        return DataLoader(bank, batch_size=batch_size, sampler=sampler, shuffle=False, collate_fn=_first,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          persistent_workers=self.num_workers > 0, drop_last=False)  # fmt: skip
+
+    def _train_sampler(self, bank: TaskBank) -> torch.utils.data.Sampler:
+        sizes = np.asarray(bank.task_sizes(), dtype=np.float64)
+        if self.mixing == "proportional":
+            return RandomSampler(bank, num_samples=self.epoch_size)
+        weights = np.ones(len(sizes)) if self.mixing == "balanced" else np.array([self.mixing.get(t.id, 0.0) for t in bank.tasks])
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise ConfigError(f"data.mixing weights must be >= 0 with a positive sum, got {self.mixing}")
+        per_item = np.repeat(weights / weights.sum() / sizes, bank.task_sizes())
+        return WeightedRandomSampler(torch.from_numpy(per_item), num_samples=self.epoch_size or len(bank), replacement=True)
+
+    def train_dataloader(self) -> DataLoader:
+        """Mixed-task training loader."""
+        if "train" not in self.banks:
+            raise ConfigError(f"nothing to train: every task in {self.tasks} is held out")
+        bank = self.banks["train"]
+        return self._loader(bank, self.batch_size, self._train_sampler(bank))
+
+    def _eval_loaders(self, split: str) -> list[DataLoader]:
+        return [self._loader(self.banks[f"{split}/{t}"], self.eval_batch_size) for t in self.tasks]
+
+    def val_dataloader(self) -> list[DataLoader]:
+        """One validation loader per task, in ``self.tasks`` order."""
+        return self._eval_loaders("val")
+
+    def test_dataloader(self) -> list[DataLoader]:
+        """One test loader per task, in ``self.tasks`` order."""
+        return self._eval_loaders("test")
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        """The test loaders (predictions for every task's test split)."""
+        return self._eval_loaders("test")
+
+    def transfer_batch_to_device(self, batch: SkeletonBatch, device: torch.device, dataloader_idx: int) -> SkeletonBatch:
+        """Move a :class:`SkeletonBatch` (Lightning does not know the dataclass's ``to``)."""
+        del dataloader_idx  # unused
+        return batch.to(device, non_blocking=True)
+
+    # -- statistics -----------------------------------------------------------------------------
+    def mean_target_pose(self, per_task: bool = False, max_items: int = 4096) -> torch.Tensor:
+        """Mean training target (static TUP, paper Eq. 2): ``(1, F, J, 3)``, or ``(len(TASK_IDS), F, J, 3)`` per task.
+
+        Computed in the training convention (root-relative, y up) from up to ``max_items`` items per task.
+        """
+        if "train" not in self.banks:
+            self.setup("fit")
+        bank = self.banks["train"]
+        table = torch.zeros(len(TASK_IDS), self.num_frames, self.num_joints, 3)
+        counts = torch.zeros(len(TASK_IDS))
+        for pos, size in enumerate(bank.task_sizes()):
+            start = int(bank.offsets[pos])
+            items = np.linspace(start, start + size - 1, min(size, max_items)).astype(np.int64)
+            targets = bank.__getitems__(items).targets
+            k = task_index(bank.tasks[pos].id)
+            table[k], counts[k] = targets.mean(0), len(items)
+        overall = (table * counts[:, None, None, None]).sum(0, keepdim=True) / counts.sum()
+        if not per_task:
+            return overall
+        return torch.where(counts[:, None, None, None] > 0, table, overall)  # untrained tasks: the overall mean

@@ -1,0 +1,258 @@
+"""Pose-error metrics as :class:`torchmetrics.Metric` modules (MPJPE, N-MPJPE, PA-MPJPE, per-frame MPJPE).
+
+Inputs are ``(..., J, 3)`` joint positions in metres (typically ``(B, T, J, 3)``); every metric
+multiplies its result by ``scale`` (default ``1000.0``) in :meth:`compute`, so values are reported
+in millimetres. Pass ``scale=1.0`` to keep the input units.
+
+States are plain sums (error sum and joint count, ``dist_reduce_fx="sum"``), so feeding a dataset
+in several batches, or across several DDP processes, gives exactly the one-shot value.
+
+Example:
+    >>> import torch
+    >>> from sic.metrics.pose import MPJPE, MPJPEAtFrames
+    >>> target = torch.zeros(2, 4, 17, 3)                  # (B, T, J, 3), metres
+    >>> preds = target + torch.tensor([0.003, 0.004, 0.0])  # every joint 5 mm off
+    >>> metric = MPJPE()
+    >>> metric.update(preds[:1], target[:1])
+    >>> metric.update(preds[1:], target[1:])
+    >>> round(float(metric.compute()), 3)
+    5.0
+    >>> at_frames = MPJPEAtFrames(frames=[0, 3])
+    >>> at_frames.update(preds, target)
+    >>> [round(v, 3) for v in at_frames.compute().tolist()]
+    [5.0, 5.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+from sic.metrics.functional import (
+    _mpjpe_update,
+    _n_mpjpe_update,
+    _pa_mpjpe_update,
+    mpjpe_per_frame,
+)
+
+__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "MPJPEAtFrames"]
+
+
+def _check_scale(scale: float) -> float:
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    return float(scale)
+
+
+class _MeanJointError(Metric):
+    """Shared body of the scalar joint-error metrics: accumulate ``(sum_error, total)``."""
+
+    is_differentiable: ClassVar[bool] = True
+    higher_is_better: ClassVar[bool] = False
+    full_state_update: ClassVar[bool] = False
+    plot_lower_bound: ClassVar[float] = 0.0
+
+    sum_error: Tensor
+    total: Tensor
+
+    _update_fn: ClassVar[Callable[..., tuple[Tensor, Tensor]]]
+
+    def __init__(self, scale: float = 1000.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scale = _check_scale(scale)
+        self.add_state("sum_error", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate a batch.
+
+        Args:
+            preds: predicted joints, shape ``(..., J, 3)``, metres.
+            target: ground-truth joints, same shape.
+            mask: optional bool tensor broadcastable to ``(..., J)`` selecting the joints counted.
+
+        Raises:
+            ValueError: if the shapes differ (both are named) or the mask does not broadcast.
+        """
+        sum_error, count = type(self)._update_fn(preds, target, mask)
+        self.sum_error += sum_error.to(self.sum_error.dtype)
+        self.total += count.to(self.total.dtype)
+
+    def compute(self) -> Tensor:
+        """Mean joint error times ``scale`` (mm by default); ``nan`` if nothing was counted."""
+        return self.scale * (self.sum_error / self.total)
+
+
+class MPJPE(_MeanJointError):
+    r"""Mean per-joint position error, accumulated over batches.
+
+    .. math:: \mathrm{MPJPE} = \frac{\text{scale}}{|M|} \sum_{(n, j) \in M}
+              \lVert \hat{x}_{n,j} - x_{n,j} \rVert_2
+
+    over all frames :math:`n` and selected joints :math:`M` of every batch seen since the last reset.
+
+    Args:
+        scale: factor applied in :meth:`compute`; the default ``1000.0`` turns metres into millimetres.
+        kwargs: forwarded to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> metric = MPJPE()
+        >>> preds = torch.zeros(1, 1, 2, 3)
+        >>> target = torch.tensor([[[[0.3, 0.4, 0.0], [0.3, 0.4, 0.0]]]])   # 0.5 m off
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 2)
+        500.0
+    """
+
+    _update_fn = staticmethod(_mpjpe_update)
+
+
+class NMPJPE(_MeanJointError):
+    r"""Scale-normalised MPJPE (MotionBERT's N-MPJPE), accumulated over batches.
+
+    Each frame of the prediction is rescaled by
+    :math:`s_n = \frac{1}{J}\sum_j \langle \hat{x}_{n,j}, x_{n,j} \rangle \big/ \frac{1}{J}\sum_j \lVert \hat{x}_{n,j} \rVert^2`
+    before MPJPE:
+
+    .. math:: \mathrm{N\text{-}MPJPE} = \frac{\text{scale}}{|M|} \sum_{(n, j) \in M}
+              \lVert s_n \hat{x}_{n,j} - x_{n,j} \rVert_2
+
+    Args:
+        scale: factor applied in :meth:`compute`; the default ``1000.0`` turns metres into millimetres.
+        kwargs: forwarded to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> target = torch.tensor([[[0.1, 0.0, 0.0], [0.0, 0.2, 0.0]]])
+        >>> metric = NMPJPE()
+        >>> metric.update(3.0 * target, target)   # a pure scale error is forgiven
+        >>> round(float(metric.compute()), 3)
+        0.0
+    """
+
+    _update_fn = staticmethod(_n_mpjpe_update)
+
+
+class PAMPJPE(_MeanJointError):
+    r"""Procrustes-aligned MPJPE (P-MPJPE, protocol 2), accumulated over batches.
+
+    Each frame of the prediction is aligned to the target by the best similarity transform
+    (scale :math:`s_n`, rotation :math:`R_n`, translation :math:`t_n`; see
+    :func:`sic.metrics.functional.procrustes_align`) before MPJPE:
+
+    .. math:: \mathrm{PA\text{-}MPJPE} = \frac{\text{scale}}{|M|} \sum_{(n, j) \in M}
+              \lVert s_n \hat{x}_{n,j} R_n + t_n - x_{n,j} \rVert_2
+
+    Not marked differentiable: SVD gradients are undefined for repeated singular values.
+
+    Args:
+        scale: factor applied in :meth:`compute`; the default ``1000.0`` turns metres into millimetres.
+        kwargs: forwarded to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> target = torch.tensor([[[0.0, 0.0, 0.0], [0.1, 0.0, 0.0], [0.0, 0.2, 0.0]]])
+        >>> metric = PAMPJPE()
+        >>> metric.update(2.0 * target + 0.5, target)   # scale + translation are forgiven
+        >>> round(float(metric.compute()), 2)
+        0.0
+    """
+
+    is_differentiable: ClassVar[bool] = False
+    _update_fn = staticmethod(_pa_mpjpe_update)
+
+
+class MPJPEAtFrames(Metric):
+    r"""MPJPE at selected frame indices (e.g. forecast horizons), accumulated over batches.
+
+    For inputs of shape ``(B, T, J, 3)`` and frame indices :math:`f_1, \dots, f_K`:
+
+    .. math:: \mathrm{MPJPE}@f_k = \frac{\text{scale}}{|M_{f_k}|} \sum_{(b, j) \in M_{f_k}}
+              \lVert \hat{x}_{b,f_k,j} - x_{b,f_k,j} \rVert_2
+
+    Args:
+        frames: non-negative frame indices into the ``T`` axis; :meth:`compute` returns one value each,
+            in this order.
+        scale: factor applied in :meth:`compute`; the default ``1000.0`` turns metres into millimetres.
+        kwargs: forwarded to :class:`torchmetrics.Metric`.
+
+    Raises:
+        ValueError: if ``frames`` is empty or holds a negative / non-integer index.
+
+    Example:
+        >>> import torch
+        >>> target = torch.zeros(2, 5, 3, 3)
+        >>> preds = target.clone()
+        >>> preds[:, 4] += 0.01                     # only the last frame is wrong
+        >>> metric = MPJPEAtFrames(frames=[0, 4])
+        >>> metric.update(preds, target)
+        >>> [round(v, 2) for v in metric.compute().tolist()]
+        [0.0, 17.32]
+    """
+
+    is_differentiable: ClassVar[bool] = True
+    higher_is_better: ClassVar[bool] = False
+    full_state_update: ClassVar[bool] = False
+    plot_lower_bound: ClassVar[float] = 0.0
+
+    sum_error: Tensor
+    total: Tensor
+
+    def __init__(self, frames: Sequence[int], scale: float = 1000.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        frames = tuple(frames)
+        if not frames:
+            raise ValueError("frames must hold at least one frame index")
+        for f in frames:
+            if isinstance(f, bool) or not isinstance(f, int) or f < 0:
+                raise ValueError(f"frame indices must be non-negative ints, got {f!r}")
+        self.frames = frames
+        self.scale = _check_scale(scale)
+        self.add_state("sum_error", default=torch.zeros(len(frames)), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.zeros(len(frames), dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate a batch.
+
+        Args:
+            preds: predicted joints, shape ``(B, T, J, 3)`` (any ``(..., T, J, 3)``), metres.
+            target: ground-truth joints, same shape.
+            mask: optional bool tensor broadcastable to ``(..., T, J)`` selecting the joints counted.
+
+        Raises:
+            ValueError: if the shapes differ (both are named), a frame index is ``>= T`` (index and
+                ``T`` are named), or the mask does not broadcast.
+        """
+        if isinstance(preds, Tensor) and isinstance(target, Tensor) and preds.shape != target.shape:
+            raise ValueError(
+                f"preds and target must have the same shape, got preds {tuple(preds.shape)} "
+                f"and target {tuple(target.shape)}"
+            )
+        if preds.ndim < 3:
+            raise ValueError(f"expected inputs of shape (B, T, J, 3), got shape {tuple(preds.shape)}")
+        num_frames = preds.shape[-3]
+        for f in self.frames:
+            if f >= num_frames:
+                raise ValueError(f"frame index {f} is out of range for sequences of T={num_frames} frames")
+        idx = torch.tensor(self.frames, device=preds.device)
+        if mask is not None and isinstance(mask, Tensor):
+            mask_shape = (*preds.shape[:-1],)
+            try:
+                mask = mask.expand(mask_shape)
+            except RuntimeError as err:
+                raise ValueError(
+                    f"mask of shape {tuple(mask.shape)} is not broadcastable to {mask_shape} (..., T, J)"
+                ) from err
+            mask = mask.index_select(-2, idx)
+        sum_error, count = mpjpe_per_frame(preds.index_select(-3, idx), target.index_select(-3, idx), mask)
+        self.sum_error += sum_error.to(self.sum_error.dtype)
+        self.total += count.to(self.total.dtype)
+
+    def compute(self) -> Tensor:
+        """Per-frame MPJPE times ``scale``, shape ``(len(frames),)``; ``nan`` where nothing was counted."""
+        return self.scale * (self.sum_error / self.total)

@@ -1,0 +1,32 @@
+"""Baselines that share the in-context interface of :class:`~sic.models.SkeletonInContext`.
+
+Example:
+    >>> import torch
+    >>> from sic.models import CopyPrompt
+    >>> p = torch.randn(2, 16, 17, 3)
+    >>> bool((CopyPrompt()(p, p + 1, p) == p + 1).all())
+    True
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["CopyPrompt"]
+
+
+class CopyPrompt(nn.Module):
+    """The Copy baseline of the paper's Table 1: predict the prompt's target as the query's target.
+
+    It has no trainable weights; a dummy parameter keeps optimisers and DDP content.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("_device_anchor", torch.zeros(()), persistent=False)
+
+    def forward(self, prompt_input: Tensor, prompt_target: Tensor, query_input: Tensor, task: Tensor | None = None) -> Tensor:
+        """Return ``prompt_target`` broadcast to the query batch, ``(B, F, J, C)``."""
+        del prompt_input, task  # unused
+        return prompt_target.expand(query_input.shape[0], *prompt_target.shape[1:]).clone()

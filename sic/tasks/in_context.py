@@ -1,0 +1,275 @@
+"""``InContextTask``: trains and evaluates any in-context network on the skeleton bank.
+
+The task owns losses (:mod:`sic.losses`), metrics (:mod:`sic.metrics`) and optimisation; the
+network (:mod:`sic.models`) only maps ``(prompt_input, prompt_target, query_input)`` to a
+prediction, and the datamodule (:mod:`sic.data.datamodule`) delivers
+:class:`~sic.data.batch.SkeletonBatch`. Logged keys are ``{stage}/{task}/{metric}`` in millimetres,
+plus ``{stage}/mpjpe``, the mean MPJPE over the trained tasks (the default checkpoint monitor).
+
+Example:
+    >>> from sic.models import SkeletonInContext
+    >>> from sic.tasks import InContextTask
+    >>> task = InContextTask(SkeletonInContext(dim=32, depth=2, num_heads=4, merge_layer=1))
+    >>> task.monitor
+    'val/mpjpe'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_only
+from torch import Tensor, nn
+
+from sic.data.batch import SkeletonBatch
+from sic.data.tasks import TASK_IDS
+from sic.losses import mpjpe_loss, n_mpjpe_loss, velocity_loss
+from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames
+from sic.utils.errors import ConfigError
+from sic.utils.io import atomic_write_text
+
+__all__ = ["HORIZONS_MS", "InContextTask", "TaskMetrics"]
+
+#: Horizons reported per task (ms); a horizon is shown when it falls on a target frame at the data's fps.
+HORIZONS_MS: dict[str, tuple[int, ...]] = {
+    "motion_prediction": (80, 160, 200, 320, 400),
+    "future_pose_estimation": (200, 300),
+}
+
+
+def horizon_frames(horizons_ms: tuple[int, ...], fps: float, num_frames: int) -> dict[int, int]:
+    """Map each horizon (ms) to its target frame index: future frame ``k`` (1-based) lies ``k / fps`` ahead."""
+    out = {}
+    for h in horizons_ms:
+        k = h * fps / 1000.0
+        if abs(k - round(k)) < 1e-6 and 1 <= round(k) <= num_frames:
+            out[h] = round(k) - 1
+    return out
+
+
+class TaskMetrics(nn.Module):
+    """The metrics of one task id, updated from predictions and the batch.
+
+    Args:
+        task_id: one of :data:`~sic.data.tasks.TASK_IDS`.
+        fps: frame rate of the task's clips (labels horizons).
+        num_frames: target frames ``F``.
+        ratios: joint-completion masking ratios (one masked-joint MPJPE per ratio).
+    """
+
+    def __init__(self, task_id: str, fps: float, num_frames: int, ratios: tuple[float, ...] = (0.4, 0.6)) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.mpjpe = MPJPE()
+        self.horizons = horizon_frames(HORIZONS_MS.get(task_id, ()), fps, num_frames)
+        if self.horizons:
+            self.at_frames = MPJPEAtFrames(list(self.horizons.values()))
+        if task_id == "pose_estimation":
+            self.n_mpjpe, self.pa_mpjpe = NMPJPE(), PAMPJPE()
+        if task_id in ("joint_completion", "motion_inbetween"):
+            self.masked = MPJPE()
+        self.ratios = tuple(ratios) if task_id == "joint_completion" else ()
+        self.per_ratio = nn.ModuleList(MPJPE() for _ in self.ratios)
+
+    def update(self, pred: Tensor, batch: SkeletonBatch) -> None:
+        """Accumulate the errors of ``pred`` ``(B, F, J, 3)`` against ``batch.targets``."""
+        pred, target = pred.float(), batch.targets.float()
+        self.mpjpe.update(pred, target)
+        if self.horizons:
+            self.at_frames.update(pred, target)
+        if self.task_id == "pose_estimation":
+            self.n_mpjpe.update(pred, target)
+            self.pa_mpjpe.update(pred, target)
+        if hasattr(self, "masked"):
+            self.masked.update(pred, target, batch.mask)
+        for r, metric in zip(self.ratios, self.per_ratio):
+            rows = (batch.meta["ratio"] - r).abs() < 1e-4
+            if rows.any():
+                metric.update(pred[rows], target[rows], batch.mask[rows])
+
+    def compute(self) -> dict[str, Tensor]:
+        """Metric name → value in mm (metrics without samples are left out)."""
+        out = {"mpjpe": self.mpjpe.compute()}
+        if self.horizons:
+            for h, v in zip(self.horizons, self.at_frames.compute()):
+                out[f"mpjpe_{h}ms"] = v
+            out["mpjpe_horizons"] = torch.stack([out[f"mpjpe_{h}ms"] for h in self.horizons]).mean()
+        if self.task_id == "pose_estimation":
+            out["n_mpjpe"], out["pa_mpjpe"] = self.n_mpjpe.compute(), self.pa_mpjpe.compute()
+        if hasattr(self, "masked"):
+            out["mpjpe_masked"] = self.masked.compute()
+        for r, metric in zip(self.ratios, self.per_ratio):
+            if metric.update_count:
+                out[f"mpjpe_masked_{round(r * 100)}"] = metric.compute()
+        return out
+
+    def reset(self) -> None:
+        """Reset every metric."""
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset"):
+                m.reset()
+
+
+class InContextTask(L.LightningModule):
+    """Train and evaluate an in-context network (SiC, Copy, ...) on every task of the datamodule.
+
+    Args:
+        net: the network, called as ``net(prompt_input, prompt_target, query_input, task)``.
+        optimizer: optimiser factory (default AdamW; the paper uses lr 2e-4, weight decay 0.01).
+        scheduler: LR scheduler factory, stepped per epoch (the paper: ``ExponentialLR(gamma=0.99)``).
+        loss_weights: weights of ``mpjpe``, ``n_mpjpe`` and ``velocity`` loss terms.
+        decay_all_parameters: apply weight decay to norms, biases and embeddings too (the reference);
+            by default they are excluded, as is usual for transformers.
+    """
+
+    monitor = "val/mpjpe"
+    mode = "min"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerCallable = torch.optim.AdamW,
+        scheduler: LRSchedulerCallable | None = None,
+        loss_weights: dict[str, float] | None = None,
+        decay_all_parameters: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
+        self.net = net
+        self.optimizer, self.scheduler = optimizer, scheduler
+        weights = {"mpjpe": 1.0} if loss_weights is None else dict(loss_weights)
+        unknown = set(weights) - {"mpjpe", "n_mpjpe", "velocity"}
+        if unknown:
+            raise ConfigError(f"model.loss_weights has unknown term(s) {sorted(unknown)}; expected mpjpe, n_mpjpe, velocity")
+        self.loss_weights = weights
+        self.decay_all_parameters = decay_all_parameters
+        self.metrics = nn.ModuleDict()
+        self.task_ids: list[str] = []
+        self.trained_tasks: list[str] = []
+
+    # -- wiring to the datamodule ---------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Check the data against the network and build per-task metrics from the datamodule."""
+        dm = self.trainer.datamodule if self._trainer is not None else None
+        if dm is None:
+            return
+        for name in ("num_frames", "num_joints"):
+            have, want = getattr(self.net, name, None), getattr(dm, name)
+            if have is not None and have != want:
+                raise ConfigError(f"inconsistent frame counts: model.init_args.net {name}={have} but data {name}={want}")
+        self.task_ids, self.trained_tasks = list(dm.tasks), list(dm.train_tasks)
+        ratios = tuple(dm.transforms["joint_completion"].ratios) if "joint_completion" in dm.transforms else ()
+        for split in ("val", "test"):
+            self.metrics[split] = nn.ModuleDict(
+                {t: TaskMetrics(t, dm.task_fps[t], dm.num_frames, ratios) for t in self.task_ids}
+            )
+        if getattr(self.net, "tup", None) == "static" and not bool(self.net.static_pose_set) and stage == "fit":
+            self.net.set_static_pose(dm.mean_target_pose(per_task=self.net.static_pose.shape[0] > 1))
+
+    # -- steps ----------------------------------------------------------------------------------
+    def forward(self, batch: SkeletonBatch) -> Tensor:
+        """Predict the query targets of ``batch``: ``(B, F, J, 3)``."""
+        return self.net(batch.prompt_inputs, batch.prompt_targets, batch.inputs, batch.task)
+
+    def _loss(self, pred: Tensor, target: Tensor) -> Tensor:
+        terms = {"mpjpe": mpjpe_loss, "n_mpjpe": n_mpjpe_loss, "velocity": velocity_loss}
+        return sum(w * terms[k](pred, target) for k, w in self.loss_weights.items() if w).mean()
+
+    def training_step(self, batch: SkeletonBatch, batch_idx: int) -> Tensor | None:
+        """One optimisation step on a mixed-task batch."""
+        del batch_idx  # unused
+        loss = self._loss(self(batch), batch.targets)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch.batch_size)
+        return loss if loss.requires_grad else None
+
+    def _eval_step(self, split: str, batch: SkeletonBatch) -> None:
+        pred = self(batch)
+        self.log(f"{split}/loss", self._loss(pred, batch.targets), batch_size=batch.batch_size, add_dataloader_idx=False)
+        for k in batch.task.unique().tolist():
+            rows = batch.task == k
+            self.metrics[split][TASK_IDS[k]].update(pred[rows], batch.select(rows) if not rows.all() else batch)
+
+    def validation_step(self, batch: SkeletonBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Accumulate validation metrics of the batch's task."""
+        del batch_idx, dataloader_idx  # unused: the batch carries its task ids
+        self._eval_step("val", batch)
+
+    def test_step(self, batch: SkeletonBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Accumulate test metrics of the batch's task."""
+        del batch_idx, dataloader_idx  # unused
+        self._eval_step("test", batch)
+
+    def predict_step(self, batch: SkeletonBatch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Return predictions with their task ids and clip indices."""
+        del batch_idx, dataloader_idx  # unused
+        return {"prediction": self(batch), "task": batch.task, "index": batch.meta["index"]}
+
+    def _epoch_metrics(self, split: str) -> dict[str, float]:
+        values: dict[str, Tensor] = {}
+        for t in self.task_ids:
+            metrics = self.metrics[split][t]
+            if not metrics.mpjpe.update_count:
+                continue
+            values.update({f"{split}/{t}/{k}": v for k, v in metrics.compute().items()})
+            metrics.reset()
+        trained = [values[f"{split}/{t}/mpjpe"] for t in self.trained_tasks if f"{split}/{t}/mpjpe" in values]
+        if trained:
+            values[f"{split}/mpjpe"] = torch.stack(trained).mean()
+        self.log_dict(values, add_dataloader_idx=False)
+        return {k: float(v) for k, v in values.items()}
+
+    def on_validation_epoch_end(self) -> None:
+        """Log per-task validation metrics and their mean."""
+        self._epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        """Log test metrics, print a per-task table and write ``test_metrics.json`` to the log dir."""
+        values = self._epoch_metrics("test")
+        self._report(values)
+
+    @rank_zero_only
+    def _report(self, values: dict[str, float]) -> None:
+        log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        atomic_write_text(log_dir / "test_metrics.json", json.dumps(values, indent=1, sort_keys=True))
+        print(format_table(values, "test"))
+        print(f"test metrics written to {log_dir / 'test_metrics.json'}")
+
+    # -- optimisation ---------------------------------------------------------------------------
+    def configure_optimizers(self):  # noqa: ANN201
+        """The injected optimiser (norms, biases and embeddings without decay) and per-epoch scheduler."""
+        params = [(n, p) for n, p in self.net.named_parameters() if p.requires_grad]
+        if not params:
+            return None  # e.g. the Copy baseline: nothing to train
+        if self.decay_all_parameters:
+            groups = [{"params": [p for _, p in params]}]
+        else:
+            no_decay = [p for n, p in params if p.ndim < 2 or "embed" in n or "tup" in n or "merge" in n]
+            decay = [p for n, p in params if not (p.ndim < 2 or "embed" in n or "tup" in n or "merge" in n)]
+            groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+        optimizer = self.optimizer(groups)
+        if self.scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler(optimizer), "interval": "epoch"}}
+
+
+def format_table(values: dict[str, float], split: str) -> str:
+    """A per-task text table (rows: tasks; columns: metrics, mm) of ``{split}/{task}/{metric}`` values."""
+    rows: dict[str, dict[str, float]] = {}
+    for key, v in values.items():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == split:
+            rows.setdefault(parts[1], {})[parts[2]] = v
+    if not rows:
+        return f"(no {split} metrics)"
+    lines = [f"{split} metrics (mm)"]
+    width = max(len(t) for t in rows)
+    for task, metrics in rows.items():
+        cells = "  ".join(f"{k} {v:8.2f}" for k, v in metrics.items())
+        lines.append(f"  {task:<{width}}  {cells}")
+    if f"{split}/mpjpe" in values:
+        lines.append(f"  {'mean (trained tasks)':<{width}}  mpjpe {values[f'{split}/mpjpe']:8.2f}")
+    return "\n".join(lines)
