@@ -90,8 +90,10 @@ class Cameras:
         """
         X = np.asarray(X)
         self._check_batch(X)
-        t = self.t.reshape((len(self),) + (1,) * (X.ndim - 2) + (3,))
-        return (np.einsum("nij,n...j->n...i", self.R, X) + t).astype(np.result_type(X.dtype, np.float32))
+        dtype = np.result_type(X.dtype, np.float32)
+        # One small matrix product per camera: (n, P, 3) @ (n, 3, 3), with P the points per camera.
+        Xc = np.matmul(X.reshape(len(self), -1, 3).astype(dtype, copy=False), self.R.transpose(0, 2, 1).astype(dtype))
+        return (Xc + self.t[:, None, :].astype(dtype)).reshape(X.shape)
 
     def project(self, X_world: np.ndarray) -> np.ndarray:
         """Project world points to pixels.
@@ -112,7 +114,9 @@ class Cameras:
             raise ValueError(f"X: expected shape ({len(self)}, ..., 3) for {len(self)} cameras, got {X.shape}")
 
 
-def look_at_rotation(eye: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> np.ndarray:
+def look_at_rotation(
+    eye: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 1.0, 0.0)
+) -> np.ndarray:
     """World-to-camera rotations of cameras at ``eye`` looking at ``target`` with no roll.
 
     Args:

@@ -188,10 +188,12 @@ class InContextTask(L.LightningModule):
 
     def _eval_step(self, split: str, batch: SkeletonBatch) -> None:
         pred = self(batch)
-        self.log(f"{split}/loss", self._loss(pred, batch.targets), batch_size=batch.batch_size, add_dataloader_idx=False)
         for k in batch.task.unique().tolist():
             rows = batch.task == k
-            self.metrics[split][TASK_IDS[k]].update(pred[rows], batch.select(rows) if not rows.all() else batch)
+            part = batch if rows.all() else batch.select(rows)
+            loss = self._loss(pred[rows], part.targets)
+            self.log(f"{split}/{TASK_IDS[k]}/loss", loss, batch_size=part.batch_size, add_dataloader_idx=False)
+            self.metrics[split][TASK_IDS[k]].update(pred[rows], part)
 
     def validation_step(self, batch: SkeletonBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         """Accumulate validation metrics of the batch's task."""
