@@ -18,6 +18,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+import yaml
 from jsonargparse import ArgumentError
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
@@ -25,28 +26,32 @@ import sic
 import sic.data  # noqa: F401  (registers the datamodules for short class names)
 import sic.models  # noqa: F401
 import sic.tasks  # noqa: F401
-from sic.utils.errors import CheckpointError, SicError
+from sic.utils.errors import CheckpointError, ConfigError, SicError
 
 __all__ = ["SicCLI", "main"]
+
+
+def check_checkpoint(ckpt: str | None) -> None:
+    """Raise :class:`CheckpointError` if ``ckpt`` (a ``--ckpt_path`` value) is missing or unreadable."""
+    if ckpt is None or ckpt in ("best", "last", "hpc", "registry"):
+        return
+    path = Path(ckpt)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {ckpt!r} (--ckpt_path) does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as e:  # torch raises many types for truncated or foreign files
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"checkpoint {ckpt!r} is corrupt or not a Lightning checkpoint ({reason[:160]})") from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise CheckpointError(f"checkpoint {ckpt!r} has no 'state_dict': not a Lightning checkpoint")
 
 
 class SicCLI(LightningCLI):
     """LightningCLI with checkpoint checks before every subcommand."""
 
     def _check_checkpoint(self) -> None:
-        ckpt = self.config.get(self.subcommand, {}).get("ckpt_path")
-        if ckpt is None or ckpt in ("best", "last", "hpc", "registry"):
-            return
-        path = Path(ckpt)
-        if not path.is_file():
-            raise CheckpointError(f"checkpoint {ckpt!r} (--ckpt_path) does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except Exception as e:  # torch raises many types for truncated or foreign files
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"checkpoint {ckpt!r} is corrupt or not a Lightning checkpoint ({reason[:200]})") from None
-        if not isinstance(state, dict) or "state_dict" not in state:
-            raise CheckpointError(f"checkpoint {ckpt!r} has no 'state_dict': not a Lightning checkpoint")
+        check_checkpoint(self.config.get(self.subcommand, {}).get("ckpt_path"))
 
     def before_fit(self) -> None:
         """Validate ``--ckpt_path`` before resuming."""
@@ -65,6 +70,33 @@ class SicCLI(LightningCLI):
         self._check_checkpoint()
 
 
+def _check_argv(argv: list[str]) -> None:
+    """Checks jsonargparse/Lightning would report late or without the path: YAML syntax, checkpoints."""
+    argv = [part for a in argv for part in (a.split("=", 1) if a.startswith("--") and "=" in a else [a])]
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "--ckpt_path":
+            check_checkpoint(value)
+        if flag not in ("-c", "--config") or not value.endswith((".yaml", ".yml")) or not Path(value).is_file():
+            continue
+        try:
+            yaml.safe_load(Path(value).read_text())
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(e, "problem", None) or "invalid YAML"
+            raise ConfigError(f"config file {value!r}:{where}: {problem}") from None
+
+
+def _user_error(error: BaseException) -> BaseException | None:
+    """The user-input error behind ``error``: jsonargparse wraps errors raised while instantiating."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, (SicError, ArgumentError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def main(args: ArgsType = None) -> None:
     """Entry point of ``sic`` and ``python -m sic``; ``args`` replaces ``sys.argv[1:]`` (for tests).
 
@@ -72,6 +104,9 @@ def main(args: ArgsType = None) -> None:
     """
     debug = os.environ.get("SIC_DEBUG", "") not in ("", "0")
     try:
+        argv = sys.argv[1:] if args is None else args
+        if isinstance(argv, list):
+            _check_argv([str(a) for a in argv])
         SicCLI(
             L.LightningModule,
             L.LightningDataModule,
@@ -83,10 +118,11 @@ def main(args: ArgsType = None) -> None:
             parser_kwargs={"version": f"sic {sic.__version__}", "exit_on_error": debug},
             args=args,
         )
-    except (SicError, ArgumentError) as e:
-        if debug:
+    except (SicError, ArgumentError, ValueError) as e:
+        cause = _user_error(e)
+        if debug or cause is None:
             raise
-        message = " ".join(str(e).split())
+        message = " ".join(str(cause).split())
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
 

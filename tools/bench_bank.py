@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 
 import numpy as np
@@ -29,17 +28,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--batches", type=int, default=40)
     ap.add_argument("--clips", type=int, default=8000, help="training clips per source")
     ap.add_argument("--tasks", nargs="+", default=[t for t in TASK_IDS if t != "motion_inbetween"])
-    ap.add_argument("--cache-dir", default=None, help="archive cache (default: a temporary directory)")
+    ap.add_argument("--cache-dir", default=None, help="archive cache (default: $SIC_CACHE or ~/.cache/sic)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    cache = args.cache_dir or tempfile.mkdtemp(prefix="sic-bench-")
     clips = {"train": args.clips, "val": 16, "test": 16}
     sources = [
         ProceduralSource(name="bench50", fps=50.0, clips_per_split=clips, tasks=[t for t in TASK_IDS if t != "motion_prediction"]),
         ProceduralSource(name="bench25", fps=25.0, clips_per_split=clips, tasks=["motion_prediction"]),
     ]
     t0 = time.perf_counter()
-    dm = InContextDataModule(tasks=args.tasks, held_out=[], sources=sources, batch_size=args.batch, cache_dir=cache)
+    dm = InContextDataModule(tasks=args.tasks, held_out=[], sources=sources, batch_size=args.batch, cache_dir=args.cache_dir)
     dm.setup("fit")
     prepare_s = time.perf_counter() - t0
     bank = dm.banks["train"]

@@ -113,51 +113,63 @@ class TaskBank(Dataset):
         """Assemble the batch of items ``indices`` (called by the DataLoader with a whole batch)."""
         index = np.asarray(indices, dtype=np.int64)
         if index.size == 0 or index.min() < 0 or index.max() >= len(self):
-            raise IndexError(f"item indices must lie in [0, {len(self)}), got {index.min()}..{index.max()}")
+            raise IndexError(f"item indices must lie in [0, {len(self)}), got {indices}")
         seed = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item())
-        f, n = self.num_frames, len(index)
-        out = {k: None for k in ("inputs", "targets", "mask", "p_in", "p_tgt")}
-        meta = {"fps": np.zeros(n, np.float32), "clip": np.zeros(n, np.int64), "label": np.full(n, -1, np.int64),
-                "subject": np.full(n, -1, np.int64), "ratio": np.zeros(n, np.float32)}  # fmt: skip
+        n, shared = len(index), self.shared_prompt and len(index) > 1
+        out: dict[str, np.ndarray] = {}
         task_pos = self.task_of(index)
         for tp in np.unique(task_pos):
             rows = np.nonzero(task_pos == tp)[0]
-            self._fill(int(tp), index[rows], rows, seed, n, out, meta)
-        shared = self.shared_prompt and n > 1
+            for key, value in self._task_items(int(tp), index[rows], seed, shared).items():
+                if key not in out:
+                    out[key] = np.zeros((n, *value.shape[1:]), value.dtype)
+                out[key][rows[: len(value)]] = value
+        prompt = slice(0, 1) if shared else slice(None)
+        meta = {k: torch.from_numpy(out[k]) for k in ("fps", "clip", "label", "subject", "ratio")}
         return SkeletonBatch(
             inputs=torch.from_numpy(out["inputs"]),
             targets=torch.from_numpy(out["targets"]),
             task=self.task_ids[torch.from_numpy(task_pos)],
-            prompt_inputs=torch.from_numpy(out["p_in"][:1] if shared else out["p_in"]),
-            prompt_targets=torch.from_numpy(out["p_tgt"][:1] if shared else out["p_tgt"]),
+            prompt_inputs=torch.from_numpy(out["prompt_inputs"][prompt]),
+            prompt_targets=torch.from_numpy(out["prompt_targets"][prompt]),
             mask=torch.from_numpy(out["mask"]),
-            meta={"index": torch.from_numpy(index), **{k: torch.from_numpy(v) for k, v in meta.items()}},
+            meta={"index": torch.from_numpy(index), **meta},
         )
 
-    def _fill(self, tp: int, keys: np.ndarray, rows: np.ndarray, seed: int, n: int, out: dict, meta: dict) -> None:
-        """Compute queries and prompts of task ``tp`` for items ``keys`` into ``out[.][rows]``."""
-        task, f = self.tasks[tp], self.num_frames
-        params = task.draw(seed, keys, f, get_layout(self.queries[tp].archives[0].layout).num_joints)
-        part, clip = self.queries[tp].locate(keys - self.offsets[tp])
-        q = self._apply(task, self.queries[tp], part, clip, hash_uniform(seed, keys, stream=_OFFSET), params, out, rows, n)
-        meta["fps"][rows] = q["fps"]
-        meta["clip"][rows] = clip
-        meta["label"][rows], meta["subject"][rows] = q["label"], q["subject"]
-        if "ratio" in params:
-            meta["ratio"][rows] = params["ratio"]
-        # Prompts: same task, training split, chosen per item (or once per batch) from the key.
-        prompt_keys = keys[:1].repeat(len(keys)) if self.shared_prompt else keys
-        pool = self.prompts[tp]
-        flat = (hash_uniform(seed, prompt_keys, stream=_PROMPT) * pool.size).astype(np.int64)
-        ppart, pclip = pool.locate(flat)
-        pstart = hash_uniform(seed, prompt_keys, stream=_PROMPT_OFFSET)
-        self._apply(task, pool, ppart, pclip, pstart, params, out, rows, n, prefix="p_")
+    def _task_items(self, tp: int, keys: np.ndarray, seed: int, shared: bool) -> dict[str, np.ndarray]:
+        """Queries, prompts and metadata of items ``keys`` of task ``tp`` (arrays in ``keys`` order).
 
-    def _apply(self, task, pool, part, clip, start_u, params, out, rows, n, prefix=""):
-        """Gather windows from each archive of ``pool`` and run ``task`` on them."""
-        f = self.num_frames
+        With ``shared``, the prompt arrays hold one row: the prompt of the first item.
+        """
+        task, f = self.tasks[tp], self.num_frames
+        joints = get_layout(self.queries[tp].archives[0].layout).num_joints
+        params = task.draw(seed, keys, f, joints)
+        if shared:  # one prompt demonstrates one task instance: every query takes the first item's draws
+            params = {k: np.repeat(v[:1], len(keys), axis=0) for k, v in params.items()}
+        part, clip = self.queries[tp].locate(keys - self.offsets[tp])
+        query = self._assemble(task, self.queries[tp], part, clip, hash_uniform(seed, keys, stream=_OFFSET), params)
+        # Prompts: same task, training split, chosen from the item's key; a prompt reuses its
+        # query's draws (e.g. the masked joints), so it demonstrates exactly the query's task.
+        ratio = params.get("ratio", np.zeros(len(keys), np.float32))
+        if shared:
+            keys, params = keys[:1], {k: v[:1] for k, v in params.items()}
+        pool = self.prompts[tp]
+        ppart, pclip = pool.locate((hash_uniform(seed, keys, stream=_PROMPT) * pool.size).astype(np.int64))
+        prompt = self._assemble(task, pool, ppart, pclip, hash_uniform(seed, keys, stream=_PROMPT_OFFSET), params)
+        return {
+            "inputs": query["inputs"], "targets": query["targets"], "mask": query["mask"],
+            "prompt_inputs": prompt["inputs"], "prompt_targets": prompt["targets"],
+            "fps": query["fps"], "label": query["label"], "subject": query["subject"], "clip": clip, "ratio": ratio,
+        }  # fmt: skip
+
+    def _assemble(self, task: ClipTask, pool: _Pool, part: np.ndarray, clip: np.ndarray, start_u: np.ndarray,
+                  params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # fmt: skip
+        """Cut windows of clips ``(part, clip)`` of ``pool`` (offsets from uniforms ``start_u``) and run ``task``."""
+        f, n = self.num_frames, len(part)
         length = task.window(f)
-        extra = {"fps": np.zeros(len(rows), np.float32), "label": np.full(len(rows), -1), "subject": np.full(len(rows), -1)}
+        out: dict[str, np.ndarray] = {
+            "fps": np.zeros(n, np.float32), "label": np.full(n, -1, np.int64), "subject": np.full(n, -1, np.int64),
+        }  # fmt: skip
         for a in np.unique(part):
             sel = np.nonzero(part == a)[0]
             archive = pool.archives[a]
@@ -165,19 +177,14 @@ class TaskBank(Dataset):
             win = archive.windows(clip[sel], starts, length)
             clips = ClipWindow(win["poses3d"], hip_indices(get_layout(archive.layout)), win.get("poses2d"),
                                win.get("cam_R"), win.get("cam_t"), win.get("cam_size"))  # fmt: skip
-            sub = {k: v[sel] for k, v in params.items()}
-            x, y, m = task.apply(clips, f, sub)
-            for key, value in ((prefix + "in" if prefix else "inputs", x), (prefix + "tgt" if prefix else "targets", y)):
-                if out[key] is None:
-                    out[key] = np.zeros((n, *value.shape[1:]), np.float32)
-                out[key][rows[sel]] = value
-            if not prefix:
-                if out["mask"] is None:
-                    out["mask"] = np.zeros((n, *m.shape[1:]), bool)
-                out["mask"][rows[sel]] = m
-            extra["fps"][sel] = archive.fps
+            x, y, m = task.apply(clips, f, {k: v[sel] for k, v in params.items()})
+            for key, value in (("inputs", x), ("targets", y), ("mask", m)):
+                if key not in out:
+                    out[key] = np.empty((n, *value.shape[1:]), value.dtype)
+                out[key][sel] = value
+            out["fps"][sel] = archive.fps
             if archive.labels is not None:
-                extra["label"][sel] = archive.labels[clip[sel]]
+                out["label"][sel] = archive.labels[clip[sel]]
             if archive.subjects is not None:
-                extra["subject"][sel] = archive.subjects[clip[sel]]
-        return extra
+                out["subject"][sel] = archive.subjects[clip[sel]]
+        return out

@@ -102,12 +102,14 @@ class Cameras:
             X_world: ``(N, ..., 3)`` world points, e.g. ``(N, T, J, 3)``.
 
         Returns:
-            ``(N, ..., 2)`` pixel coordinates ``(u, v)``. Points behind the camera (``z <= 0``) give
-            meaningless values; :func:`sample_cameras` places cameras so that this does not happen.
+            ``(N, ..., 2)`` pixel coordinates ``(u, v)`` (float32 for float32 input, else float64). Points
+            behind the camera (``z <= 0``) give meaningless values; :func:`sample_cameras` places cameras so
+            that this does not happen.
         """
         Xc = self.world_to_camera(X_world)
         shape = (len(self),) + (1,) * (Xc.ndim - 2) + (2,)
-        return Xc[..., :2] / Xc[..., 2:3] * self.f.reshape(shape) + self.c.reshape(shape)
+        f, c = self.f.reshape(shape).astype(Xc.dtype), self.c.reshape(shape).astype(Xc.dtype)
+        return Xc[..., :2] / Xc[..., 2:3] * f + c
 
     def _check_batch(self, X: np.ndarray) -> None:
         if X.ndim < 2 or X.shape[0] != len(self) or X.shape[-1] != 3:

@@ -145,15 +145,13 @@ class InContextDataModule(L.LightningDataModule):
             cache: dict[int, ClipArchive] = {}
             per_task = {}
             for t in self.tasks:
-                need = self.transforms[t].window(self.num_frames)
                 per_task[t] = []
                 for s in self.task_sources[t]:
-                    # Load each source once at the longest window any of its tasks needs.
-                    longest = max(self.transforms[u].window(self.num_frames) for u in self.tasks if s in self.task_sources[u])
+                    # Load each source once, at the longest window any of its tasks needs.
                     if id(s) not in cache:
+                        longest = max(self.transforms[u].window(self.num_frames) for u in self.tasks if s in self.task_sources[u])
                         cache[id(s)] = s.load(split, longest, self.cache_dir)
                     per_task[t].append(cache[id(s)])
-                    assert cache[id(s)].num_frames >= need
             self._archives[split] = per_task
         return self._archives[split]
 

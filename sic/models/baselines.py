@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 __all__ = ["CopyPrompt"]
@@ -19,12 +18,11 @@ __all__ = ["CopyPrompt"]
 class CopyPrompt(nn.Module):
     """The Copy baseline of the paper's Table 1: predict the prompt's target as the query's target.
 
-    It has no trainable weights; a dummy parameter keeps optimisers and DDP content.
+    It has no weights: ``InContextTask`` then configures no optimiser, and it is meant for ``sic test``.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("_device_anchor", torch.zeros(()), persistent=False)
 
     def forward(self, prompt_input: Tensor, prompt_target: Tensor, query_input: Tensor, task: Tensor | None = None) -> Tensor:
         """Return ``prompt_target`` broadcast to the query batch, ``(B, F, J, C)``."""

@@ -59,7 +59,7 @@ class AxisAttention(nn.Module):
         h, d = self.num_heads, c // self.num_heads
         # q, k, v as three contiguous (N, T, J, C) tensors (three matmuls on slices of one fused
         # weight): then J and H merge into one "head" dim for temporal attention without a copy.
-        w, bias = self.qkv.weight.view(3, c, c), self.qkv.bias.view(3, c)
+        w, bias = self.qkv.weight.split(c), self.qkv.bias.split(c)  # split: one concat in backward
         if self.axis == "temporal" and query_frames is not None:
             q = F.linear(x[:, query_frames], w[0], bias[0])
         else:

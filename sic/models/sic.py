@@ -103,6 +103,8 @@ class SkeletonInContext(nn.Module):
         super().__init__()
         if not 0 <= merge_layer < depth:
             raise ValueError(f"merge_layer must be in [0, depth={depth}), got {merge_layer}")
+        if num_static_poses < 1:
+            raise ValueError(f"num_static_poses must be >= 1, got {num_static_poses}")
         if tup not in ("dynamic", "static", "none"):
             raise ValueError(f"tup must be 'dynamic', 'static' or 'none', got {tup!r}")
         self.num_joints, self.num_frames, self.in_channels = num_joints, num_frames, in_channels

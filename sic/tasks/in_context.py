@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import lightning as L
 import torch
@@ -120,10 +121,11 @@ class InContextTask(L.LightningModule):
     Args:
         net: the network, called as ``net(prompt_input, prompt_target, query_input, task)``.
         optimizer: optimiser factory (default AdamW; the paper uses lr 2e-4, weight decay 0.01).
-        scheduler: LR scheduler factory, stepped per epoch (the paper: ``ExponentialLR(gamma=0.99)``).
+        scheduler: LR scheduler factory (the paper: ``ExponentialLR(gamma=0.99)`` stepped per epoch).
         loss_weights: weights of ``mpjpe``, ``n_mpjpe`` and ``velocity`` loss terms.
         decay_all_parameters: apply weight decay to norms, biases and embeddings too (the reference);
             by default they are excluded, as is usual for transformers.
+        scheduler_interval: step the scheduler every ``"epoch"`` or every optimiser ``"step"``.
     """
 
     monitor = "val/mpjpe"
@@ -136,6 +138,7 @@ class InContextTask(L.LightningModule):
         scheduler: LRSchedulerCallable | None = None,
         loss_weights: dict[str, float] | None = None,
         decay_all_parameters: bool = False,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
@@ -147,6 +150,7 @@ class InContextTask(L.LightningModule):
             raise ConfigError(f"model.loss_weights has unknown term(s) {sorted(unknown)}; expected mpjpe, n_mpjpe, velocity")
         self.loss_weights = weights
         self.decay_all_parameters = decay_all_parameters
+        self.scheduler_interval = scheduler_interval
         self.metrics = nn.ModuleDict()
         self.task_ids: list[str] = []
         self.trained_tasks: list[str] = []
@@ -167,8 +171,12 @@ class InContextTask(L.LightningModule):
             self.metrics[split] = nn.ModuleDict(
                 {t: TaskMetrics(t, dm.task_fps[t], dm.num_frames, ratios) for t in self.task_ids}
             )
-        if getattr(self.net, "tup", None) == "static" and not bool(self.net.static_pose_set) and stage == "fit":
-            self.net.set_static_pose(dm.mean_target_pose(per_task=self.net.static_pose.shape[0] > 1))
+        if getattr(self.net, "tup", None) == "static" and not bool(self.net.static_pose_set):
+            # From the training data; a checkpoint loaded after setup() overwrites it with the trained one.
+            rows = self.net.static_pose.shape[0]
+            if rows not in (1, len(TASK_IDS)):
+                raise ConfigError(f"model.init_args.net num_static_poses must be 1 or {len(TASK_IDS)} (one per task id), got {rows}")
+            self.net.set_static_pose(dm.mean_target_pose(per_task=rows > 1))
 
     # -- steps ----------------------------------------------------------------------------------
     def forward(self, batch: SkeletonBatch) -> Tensor:
@@ -249,13 +257,14 @@ class InContextTask(L.LightningModule):
         if self.decay_all_parameters:
             groups = [{"params": [p for _, p in params]}]
         else:
-            no_decay = [p for n, p in params if p.ndim < 2 or "embed" in n or "tup" in n or "merge" in n]
-            decay = [p for n, p in params if not (p.ndim < 2 or "embed" in n or "tup" in n or "merge" in n)]
+            exempt = {n for n, p in params if p.ndim < 2 or any(k in n for k in ("embed", "tup", "merge"))}
+            decay = [p for n, p in params if n not in exempt]
+            no_decay = [p for n, p in params if n in exempt]
             groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
         optimizer = self.optimizer(groups)
         if self.scheduler is None:
             return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler(optimizer), "interval": "epoch"}}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler(optimizer), "interval": self.scheduler_interval}}
 
 
 def format_table(values: dict[str, float], split: str) -> str:

@@ -18,11 +18,11 @@ class SicError(Exception):
     """Base class of errors caused by user input (files, configs, arguments)."""
 
 
-class ConfigError(SicError, ValueError):
+class ConfigError(SicError):
     """A configuration value is invalid or inconsistent with another."""
 
 
-class DataError(SicError, ValueError):
+class DataError(SicError):
     """A data file or directory is missing, malformed or inconsistent."""
 
 

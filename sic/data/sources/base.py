@@ -2,8 +2,8 @@
 
 A source yields one :class:`~sic.data.archive.ClipArchive` per split (``train``, ``val``,
 ``test``) and declares the frame rate, the joint layout and the tasks it may serve. The embedded
-procedural source generates and caches its archives; :class:`ArchiveSource` opens archives that a
-``tools/prepare_*.py`` script wrote from a real dataset.
+procedural source generates and caches its archives; :class:`ArchiveSource` opens archives written
+with :meth:`~sic.data.archive.ClipArchive.save` (e.g. by a dataset preparation script).
 
 Example:
     >>> from sic.data.sources import ProceduralSource

@@ -10,14 +10,15 @@ Conventions:
 * Joints in ``h36m17`` order (:func:`sic.data.skeleton.get_layout`).
 * World frame in **metres, y up, ground plane y = 0**. At heading 0 a subject faces +z with its left at +x.
 * The lowest ankle rests at the subject's ankle height (0.07-0.10 m) in every frame in which the subject
-  is not airborne; jumps add ballistic flight phases on top. No joint goes below the ground.
+  is not airborne; jumps add ballistic flight phases on top, and running has short flight phases while
+  the legs are apart. No joint goes below the ground.
 
 Variation per clip: tempo (0.75-1.3), amplitude (0.7-1.2), start phase of cyclic actions, start time of
-one-shot actions (sit down, stand up, turn around, which begin up to 45 % of the way through so that short
-clips still show them under way), a random initial heading, a smooth "style" perturbation of the joint
-angles (three random sinusoids of 0.15-0.8 Hz, a few degrees), a root path (walk 1.0-1.6 m/s, run 2.5-4 m/s
-along the heading, all other actions anchored at the feet with a drift of a few cm/s), and the side used
-by one-sided actions (kick, throw).
+one-shot actions (sit down, stand up, turn around, which may begin up to a quarter of the way through so
+that short clips still show them under way), a random initial heading, a smooth "style" perturbation of
+the joint angles (three random sinusoids of 0.1-0.5 Hz, a few degrees), a root path (walk 1.0-1.6 m/s,
+run 2.5-4 m/s along the heading; all other actions keep the supporting foot in place, with a drift of a
+few cm/s), and the side used by one-sided actions (kick, throw; turning direction).
 
 Subjects: subject ``s`` (1-based) gets a body that depends only on ``(seed, s)``: stature 1.55-1.90 m and
 bone proportions jittered by about 3 %. Subjects are split subject-wise; with the default 12 subjects
@@ -77,7 +78,7 @@ _J = _LAYOUT.num_joints
     "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist"))  # fmt: skip
 
 _BLOCK = 256  # clips per independently seeded random block
-_MAX_POSES_PER_BATCH = 1 << 18  # caps the clips x frames processed at once (about 0.5 GB of work arrays)
+_MAX_POSES_PER_BATCH = 1 << 16  # clips x frames processed at once: bounds the work arrays (~100 MB)
 _SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 _BODY_STREAM = 0xB0D1  # separates the subject-body generators from the clip generators
 _ANCHOR_TEMPERATURE = 0.04  # m; softness of the choice of supporting foot for stationary actions
@@ -439,11 +440,11 @@ _STYLE_DOFS = (
     (PELVIS, 0, 1.0), (PELVIS, 1, 2.0), (PELVIS, 2, 1.0),
     (R_HIP, 0, 1.5), (R_HIP, 1, 1.0), (R_HIP, 2, 1.0), (L_HIP, 0, 1.5), (L_HIP, 1, 1.0), (L_HIP, 2, 1.0),
     (R_KNEE, 0, 2.0), (L_KNEE, 0, 2.0),
-    (SPINE, 0, 1.2), (SPINE, 1, 1.0), (SPINE, 2, 1.0), (THORAX, 0, 1.0), (THORAX, 1, 1.5), (THORAX, 2, 1.0),
+    (SPINE, 0, 1.0), (SPINE, 1, 0.8), (SPINE, 2, 0.8), (THORAX, 0, 0.8), (THORAX, 1, 1.2), (THORAX, 2, 0.8),
     (NECK, 0, 2.0), (NECK, 1, 2.5), (NECK, 2, 1.5),
-    (L_SHOULDER, 0, 2.5), (L_SHOULDER, 1, 1.0), (L_SHOULDER, 2, 2.0),
-    (R_SHOULDER, 0, 2.5), (R_SHOULDER, 1, 1.0), (R_SHOULDER, 2, 2.0),
-    (L_ELBOW, 0, 2.5), (R_ELBOW, 0, 2.5),
+    (L_SHOULDER, 0, 1.5), (L_SHOULDER, 1, 1.0), (L_SHOULDER, 2, 1.2),
+    (R_SHOULDER, 0, 1.5), (R_SHOULDER, 1, 1.0), (R_SHOULDER, 2, 1.2),
+    (L_ELBOW, 0, 2.0), (R_ELBOW, 0, 2.0),
 )  # fmt: skip
 _STYLE_JOINT = np.array([d[0] for d in _STYLE_DOFS])
 _STYLE_AXIS = np.array([d[1] for d in _STYLE_DOFS])
@@ -490,7 +491,7 @@ def _draw_params(rng: np.random.Generator, n: int) -> _Params:
         yaw0=rng.uniform(0.0, 2.0 * np.pi, n),
         base=rng.uniform(-1.0, 1.0, (n, 2)),
         drift=rng.normal(0.0, 0.02, (n, 2)),
-        style_freq=rng.uniform(0.15, 0.8, (n, 3)),
+        style_freq=rng.uniform(0.1, 0.5, (n, 3)),
         style_coef=rng.standard_normal((n, 6, len(_STYLE_DOFS))) * _STYLE_SCALE,
         subject_u=rng.uniform(0.0, 1.0, n),
         leg=np.zeros(n),
@@ -538,11 +539,11 @@ def _cycle(t: np.ndarray, p: _Params, period: float | np.ndarray) -> np.ndarray:
 def _progress(t: np.ndarray, p: _Params, duration: float) -> np.ndarray:
     """Smooth 0 -> 1 progress of a one-shot action lasting ``duration / tempo`` seconds: ``(n, T)``.
 
-    The action starts between 45 % of its duration before ``t = 0`` and 0.1 s after, so that even short clips
-    show it under way.
+    The action starts between a quarter of its duration before ``t = 0`` and 0.1 s after, so that even short
+    clips show it under way.
     """
     d = duration / p.tempo[:, None]
-    start = -0.45 * d + (0.45 * d + 0.1) * p.offset[:, None]
+    start = -0.25 * d + (0.25 * d + 0.1) * p.offset[:, None]
     return _smoothstep((t[None, :] - start) / d)
 
 
@@ -573,6 +574,8 @@ class _Pose:
         travel: ``(m, T)`` distance travelled along the initial heading, metres (travelling actions).
         lateral: ``(m, T)`` sideways root sway to the subject's left, metres (travelling actions).
         lift: ``(m, T)`` ballistic height above the ground contact height, metres.
+        hover: minimum pelvis height above the ankle height as a fraction of leg length (0: none); when the
+            legs alone would put the pelvis lower, both feet leave the ground (the flight phase of running).
         anchored: True if the root is placed above the supporting foot (stationary actions); False if it
             follows ``travel``.
     """
@@ -583,6 +586,7 @@ class _Pose:
         self.travel = np.zeros((m, T))
         self.lateral = np.zeros((m, T))
         self.lift = np.zeros((m, T))
+        self.hover = 0.0
         self.anchored = anchored
         for side in (1.0, -1.0):
             self.arm(side)
@@ -628,8 +632,16 @@ class _Pose:
 
     def torso(self, pitch: _Angle = 0.0, spine: _Angle = 0.0, chest: _Angle = 0.0, neck: _Angle = 0.0,
               twist: _Angle = 0.0, lean: _Angle = 0.0) -> None:
-        """Set the trunk: forward pitch of the pelvis, forward bends of spine, chest and neck (negative looks
-        up), chest twist (positive turns left) and sideways lean of the spine (positive leans right)."""
+        """Set the trunk (angles in degrees, scalars or ``(m, T)`` arrays).
+
+        Args:
+            pitch: forward tilt of the pelvis (the legs are compensated, see :meth:`leg`).
+            spine: forward bend at the spine joint.
+            chest: forward bend at the thorax.
+            neck: forward bend of the head (negative looks up).
+            twist: chest rotation about the vertical (positive turns left).
+            lean: sideways bend at the spine (positive leans right).
+        """
         self.ang[PELVIS, 0] = pitch
         self.ang[SPINE, 0] = spine
         self.ang[SPINE, 2] = lean
@@ -652,13 +664,18 @@ def _gait(t: np.ndarray, p: _Params, speed: np.ndarray, cadence: np.ndarray, run
     """Walking or running along the heading at ``speed`` (m/s) with ``cadence`` gait cycles per second."""
     pose = _Pose(len(speed), len(t), anchored=False)
     theta = 2.0 * np.pi * np.mod(_col(cadence) * t[None, :] + _col(p.phase), 1.0)  # right-leg phase
-    # Thigh swing such that the stance foot sweeps about one step length per half cycle.
-    swing = np.degrees(np.arcsin(np.clip(speed / (4.0 * cadence * p.leg), 0.0, 0.75)))
+    # Thigh swing such that the stance foot sweeps the distance covered during stance (duty factor: the
+    # fraction of the cycle a foot is on the ground).
+    duty = 0.4 if running else 0.5
+    swing = np.degrees(np.arcsin(np.clip(speed * duty / (2.0 * cadence * p.leg), 0.0, 0.55)))
     amp = _col(p.amp)
-    bias, knee0, knee_swing = (12.0, 18.0, 85.0) if running else (2.0, 5.0, 55.0)
+    bias, knee0, knee_swing, lead, power = (10.0, 15.0, 70.0, 0.5, 2.0) if running else (2.0, 5.0, 60.0, 0.3, 3.0)
     for side, shift in ((-1.0, 0.0), (1.0, np.pi)):
         phase = theta + shift
-        knee = knee0 + knee_swing * np.clip(amp, 0.8, 1.1) * np.maximum(np.cos(phase), 0.0) ** 2
+        # The knee flexes most early in the swing (thigh moving forward), lifting the foot off the ground, and
+        # stays nearly straight in stance; a raised cosine keeps the flexion rate humanly possible.
+        bend = (0.5 + 0.5 * np.cos(phase + lead)) ** power
+        knee = knee0 + knee_swing * np.clip(amp, 0.8, 1.1) * bend
         pose.leg(side, thigh=_col(swing) * np.sin(phase) + bias, knee=knee)
         # Arms swing opposite to the leg on the same side.
         arm_phase = phase + np.pi
@@ -670,6 +687,8 @@ def _gait(t: np.ndarray, p: _Params, speed: np.ndarray, cadence: np.ndarray, run
     pose.ang[PELVIS, 1] = 5.0 * np.sin(theta)
     pose.travel = _col(speed) * t[None, :]
     pose.lateral = 0.02 * np.cos(theta)  # weight shift over the stance foot
+    if running:
+        pose.hover = 0.9  # the pelvis does not sink below 90 % of leg length: flight while the legs are apart
     return pose
 
 
@@ -680,7 +699,7 @@ def _walk(t: np.ndarray, p: _Params) -> _Pose:
 
 def _run(t: np.ndarray, p: _Params) -> _Pose:
     speed = 2.5 + 1.5 * (p.tempo - 0.75) / 0.55  # tempo 0.75-1.3 -> 2.5-4.0 m/s
-    return _gait(t, p, speed, cadence=1.4 * np.sqrt(speed / 3.2), running=True)
+    return _gait(t, p, speed, cadence=1.35 * (speed / 3.2) ** 0.3, running=True)
 
 
 def _ballistic(elapsed: np.ndarray, flight: np.ndarray) -> np.ndarray:
@@ -725,7 +744,8 @@ def _wave(side: float) -> Callable[[np.ndarray, _Params], _Pose]:
         pose = _Pose(len(p.tempo), len(t))
         wag = np.sin(2.0 * np.pi * _cycle(t, p, 0.45))
         raise_ = 85.0 + 20.0 * np.clip(_col(p.extra[:, 0]), 0.0, 1.0)  # upper arm 5-25 deg above horizontal
-        pose.arm(side, flex=15.0, abd=raise_, elbow=10.0, elbow_abd=(180.0 - raise_) + 25.0 * _col(p.amp) * wag)
+        swing = 30.0 * np.clip(_col(p.amp), 0.85, 1.2)  # forearm swings +-25-36 degrees about vertical
+        pose.arm(side, flex=15.0, abd=raise_, elbow=10.0, elbow_abd=(180.0 - raise_) + swing * wag)
         pose.torso(lean=3.0 * side, neck=-3.0)
         return pose
 
@@ -812,7 +832,7 @@ def _stand_up(t: np.ndarray, p: _Params) -> _Pose:
 
 def _turn_around(t: np.ndarray, p: _Params) -> _Pose:
     pose = _Pose(len(p.tempo), len(t))
-    s = _progress(t, p, 1.3)
+    s = _progress(t, p, 1.0)
     pose.yaw = _col(p.side * (165.0 + 30.0 * p.extra[:, 1])) * s
     # Small alternating steps while turning.
     stepping = np.sin(np.pi * s) * _col(p.amp)
@@ -827,8 +847,8 @@ def _turn_around(t: np.ndarray, p: _Params) -> _Pose:
 def _throw(t: np.ndarray, p: _Params) -> _Pose:
     pose = _Pose(len(p.tempo), len(t))
     u = _cycle(t, p, 2.4)
-    wind = _plateau(u, 0.0, 0.3, 0.36, 0.48)  # arm cocked behind the head
-    release = _plateau(u, 0.36, 0.52, 0.56, 0.85)  # arm swings forward and follows through
+    wind = _plateau(u, 0.0, 0.3, 0.36, 0.5)  # arm cocked behind the head
+    release = _plateau(u, 0.36, 0.56, 0.6, 0.88)  # arm swings forward and follows through
     power = np.clip(_col(p.amp), 0.7, 1.1)
     left = p.side > 0
     throwing = dict(flex=-25.0 * wind + 110.0 * power * release, abd=_NEUTRAL_ARM_ABD + 80.0 * wind + 20.0 * release,
@@ -858,7 +878,7 @@ def _jumping_jacks(t: np.ndarray, p: _Params) -> _Pose:
     size = np.clip(_col(p.amp), 0.7, 1.1)
     for side in (1.0, -1.0):
         pose.leg(side, abd=16.0 * size * spread, knee=_NEUTRAL_KNEE + 15.0 * landing, thigh=5.0 * landing)
-        pose.arm(side, abd=_NEUTRAL_ARM_ABD + 150.0 * size * spread, elbow=10.0)
+        pose.arm(side, abd=_NEUTRAL_ARM_ABD + 150.0 * np.clip(_col(p.amp), 0.9, 1.1) * spread, elbow=10.0)
     pose.lift = lift
     return pose
 
@@ -961,7 +981,7 @@ class ProceduralMotion:
                 global class ids of :data:`ACTIONS`.
             with_2d: also sample a static camera per clip and return noisy 2D detections.
             chunk: clips processed at once (rounded up to a multiple of 256 and capped so that about
-                ``2**18`` poses are in flight); a memory/speed knob only, results do not depend on it.
+                ``2**16`` poses are in flight); a memory/speed knob only, results do not depend on it.
 
         Returns:
             Dict of numpy arrays:
@@ -1045,20 +1065,26 @@ class ProceduralMotion:
         pool = np.array(self.splits[split], dtype=np.int64)
         subj = pool[np.minimum((params.subject_u * len(pool)).astype(np.int64), len(pool) - 1)]
         params.leg = self._leg[subj]
-        out["poses3d"][start:stop] = self._synthesize(t, labels[start:stop], subj, params).transpose(2, 3, 0, 1)
+        # Frames are independent given the parameters, so long clips are synthesised a time slice at a time.
+        step = max(1, _MAX_POSES_PER_BATCH // (stop - start))
+        for f0 in range(0, len(t), step):
+            frames = slice(f0, f0 + step)
+            poses = self._synthesize(t[frames], labels[start:stop], subj, params)
+            out["poses3d"][start:stop, frames] = poses.transpose(2, 3, 0, 1)
         subjects[start:stop] = subj
         if not with_2d:
             return
         for b in blocks:
             lo, hi = b * _BLOCK, min(b * _BLOCK + _BLOCK, stop)
             # 2D comes from the stored float32 poses, so it is exactly their projection.
-            self._render_block(out, lo, out["poses3d"][lo:hi].astype(np.float64), self._rng(split, b, 1))
+            self._render_block(out, lo, out["poses3d"][lo:hi], self._rng(split, b, 1))
 
     def _synthesize(self, t: np.ndarray, labels: np.ndarray, subjects: np.ndarray, p: _Params) -> np.ndarray:
         """World joint positions ``(J, 3, n, T)`` (joint-major, float64) of n clips."""
         n, T = len(labels), len(t)
         pose = _Pose(n, T)
         anchored = np.ones(n, dtype=bool)
+        hover = np.zeros(n)
         for action, name in enumerate(ACTION_NAMES):
             mask = labels == action
             if not mask.any():
@@ -1067,7 +1093,7 @@ class ProceduralMotion:
             pose.ang[:, :, mask] = part.ang
             for field in ("yaw", "travel", "lateral", "lift"):
                 getattr(pose, field)[mask] = getattr(part, field)
-            anchored[mask] = part.anchored
+            anchored[mask], hover[mask] = part.anchored, part.hover
 
         ang = pose.ang
         ang[_STYLE_JOINT, _STYLE_AXIS] += _style(t, p)
@@ -1078,24 +1104,31 @@ class ProceduralMotion:
         ang[[L_HIP, R_HIP], 0] -= ang[PELVIS, 0]
         ang[PELVIS, 1] += np.degrees(p.yaw0)[:, None] + pose.yaw
         pos = _forward_kinematics(np.radians(ang), self._offsets[subjects])
-        pos += self._root(t, pos, pose, anchored, p, self._ankle[subjects])
+        pos += self._root(t, pos, pose, anchored, hover, p, self._ankle[subjects])
         # Safety net (a no-op for the built-in actions): nothing may pass through the floor.
         pos[:, 1] += np.maximum(-pos[:, 1].min(axis=0), 0.0)
         return pos
 
     @staticmethod
     def _root(
-        t: np.ndarray, rel: np.ndarray, pose: _Pose, anchored: np.ndarray, p: _Params, ankle_height: np.ndarray
+        t: np.ndarray,
+        rel: np.ndarray,
+        pose: _Pose,
+        anchored: np.ndarray,
+        hover: np.ndarray,
+        p: _Params,
+        ankle_height: np.ndarray,
     ) -> np.ndarray:
         """Root positions ``(3, n, T)`` given joint positions ``(J, 3, n, T)`` relative to the root.
 
-        Vertically the lowest ankle sits at the ankle height, plus any ballistic lift. Horizontally
+        Vertically the lowest ankle sits at the ankle height, plus any ballistic lift, unless that would put
+        the pelvis below its ``hover`` height (running: then the subject is in flight). Horizontally
         travelling clips follow their path; stationary ones keep the supporting foot (a soft minimum over
         the ankle heights) at a slowly drifting spot, so bending or kicking moves the pelvis, not the feet.
         """
         ankles = rel[[R_ANKLE, L_ANKLE]]  # (2, 3, n, T)
         low = np.minimum(ankles[0, 1], ankles[1, 1])
-        y = ankle_height[:, None] - low + pose.lift
+        y = np.maximum(ankle_height[:, None] - low, _col(ankle_height + hover * p.leg)) + pose.lift
         w_right = np.exp(-(ankles[0, 1] - low) / _ANCHOR_TEMPERATURE)
         w_left = np.exp(-(ankles[1, 1] - low) / _ANCHOR_TEMPERATURE)
         support = (w_right * ankles[0, 0::2] + w_left * ankles[1, 0::2]) / (w_right + w_left)  # (2, n, T)

@@ -1,0 +1,103 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sic.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = str(REPO / "configs" / "smoke" / "sic.yaml")
+
+
+@pytest.fixture
+def env(run_dir, cache_dir, monkeypatch):
+    monkeypatch.setenv("SIC_CACHE", str(cache_dir))
+    return run_dir
+
+
+def _sic(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("sic") or str(Path(sys.executable).parent / "sic")
+    cmd = [exe] if Path(exe).exists() else [sys.executable, "-m", "sic"]
+    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+
+
+def test_fit_test_predict_through_the_sic_command(env):
+    fit = _sic("fit", "-c", SMOKE, cwd=env)
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    ckpts = sorted((env / "runs" / "smoke").rglob("*.ckpt"))
+    assert ckpts, "fit wrote no checkpoint"
+    test = _sic("test", "-c", SMOKE, "--ckpt_path", str(ckpts[-1]), cwd=env)
+    assert test.returncode == 0, test.stderr[-3000:]
+    assert "test metrics (mm)" in test.stdout
+    report = sorted((env / "runs" / "smoke").rglob("test_metrics.json"))[-1]
+    metrics = json.loads(report.read_text())
+    for task in ("motion_prediction", "pose_estimation", "future_pose_estimation", "joint_completion", "motion_inbetween"):
+        assert metrics[f"test/{task}/mpjpe"] > 0
+    assert {"test/motion_prediction/mpjpe_400ms", "test/future_pose_estimation/mpjpe_300ms",
+            "test/pose_estimation/pa_mpjpe", "test/joint_completion/mpjpe_masked_60"} <= set(metrics)  # fmt: skip
+    pred = _sic("predict", "-c", SMOKE, "--ckpt_path", str(ckpts[-1]), cwd=env)
+    assert pred.returncode == 0, pred.stderr[-3000:]
+
+
+def test_test_metrics_are_reproducible(env):
+    args = ["test", "-c", str(REPO / "configs" / "experiments" / "copy-quickstart.yaml"),
+            "--data.init_args.sources", json.dumps([{"class_path": "sic.data.sources.ProceduralSource",
+                                                      "init_args": {"clips_per_split": {"train": 32, "val": 8, "test": 16}}}]),
+            "--trainer.enable_progress_bar", "false"]  # fmt: skip
+    main(args)
+    main(args)
+    reports = sorted((env / "runs" / "copy-quickstart").rglob("test_metrics.json"))
+    assert len(reports) == 2
+    assert json.loads(reports[0].read_text()) == json.loads(reports[1].read_text())
+
+
+def _error(capsys, args) -> str:
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_unknown_config_key(env, capsys):
+    assert "bogus" in _error(capsys, ["fit", "-c", SMOKE, "--trainer.bogus", "1"])
+    bad = env / "bad.yaml"
+    bad.write_text("model:\n  class_path: sic.tasks.InContextTask\n  init_args:\n    bogus_key: 1\n")
+    assert "bogus_key" in _error(capsys, ["fit", "-c", SMOKE, "-c", str(bad)])
+
+
+def test_missing_and_unparsable_yaml(env, capsys):
+    assert "nope.yaml" in _error(capsys, ["fit", "-c", "nope.yaml"])
+    broken = env / "broken.yaml"
+    broken.write_text("trainer: [1, 2\n")
+    assert "broken.yaml" in _error(capsys, ["fit", "-c", str(broken)])
+
+
+def test_unknown_task_id(env, capsys):
+    msg = _error(capsys, ["fit", "-c", SMOKE, "--data.init_args.tasks", "[flying]"])
+    assert "unknown task id 'flying'" in msg and "motion_prediction" in msg
+
+
+def test_missing_and_corrupt_checkpoint(env, capsys):
+    assert "does not exist" in _error(capsys, ["test", "-c", SMOKE, "--ckpt_path", "missing.ckpt"])
+    corrupt = env / "corrupt.ckpt"
+    corrupt.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    assert "corrupt.ckpt" in _error(capsys, ["test", "-c", SMOKE, "--ckpt_path", str(corrupt)])
+
+
+def test_missing_data_root(env, capsys):
+    sources = json.dumps([{"class_path": "sic.data.sources.ArchiveSource", "init_args": {"root": "/no/such/dir"}}])
+    msg = _error(capsys, ["fit", "-c", SMOKE, "--data.init_args.sources", sources])
+    assert "/no/such/dir" in msg and "does not exist" in msg
+
+
+def test_inconsistent_frame_counts(env, capsys):
+    msg = _error(capsys, ["fit", "-c", SMOKE, "--model.init_args.net.init_args.num_frames", "8"])
+    assert "inconsistent frame counts" in msg and "num_frames" in msg

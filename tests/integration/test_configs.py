@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import lightning as L
+import pytest
+
+from sic.cli import SicCLI
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "sweeps" not in p.parts)
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 4
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
+def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli = SicCLI(
+        L.LightningModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        seed_everything_default=0,
+        auto_configure_optimizers=False,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"exit_on_error": True},
+        args=["-c", str(path)],
+        run=False,
+    )
+    assert isinstance(cli.model, L.LightningModule)
+    assert isinstance(cli.datamodule, L.LightningDataModule)
