@@ -163,4 +163,4 @@ class DualStreamBlock(nn.Module):
         w = self.fuse.weight[0] - self.fuse.weight[1]
         logit = F.linear(x_st, w[:c].unsqueeze(0)) + F.linear(x_ts, w[c:].unsqueeze(0)) + (self.fuse.bias[0] - self.fuse.bias[1])
         alpha = torch.sigmoid(logit)
-        return torch.lerp(x_ts, x_st, alpha)
+        return torch.lerp(x_ts, x_st.to(x_ts.dtype), alpha.to(x_ts.dtype))  # dtypes differ under autocast

@@ -148,3 +148,28 @@ def test_copy_baseline_returns_the_prompt_target():
     pi, pt, qi, _ = _inputs()
     assert torch.equal(CopyPrompt()(pi, pt, qi), pt)
     assert CopyPrompt()(pi[:1], pt[:1], qi).shape == qi.shape
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_chunked_inference_equals_one_batch(shared):
+    net = SkeletonInContext(inference_chunk=2, **TINY).eval()
+    pi, pt, qi, _ = _inputs(b=5)
+    if shared:
+        pi, pt = pi[:1], pt[:1]
+    with torch.no_grad():
+        chunked = net(pi, pt, qi)
+        net.inference_chunk = None
+        whole = net(pi, pt, qi)
+    assert torch.allclose(chunked, whole, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_paper_size_model_trains_one_step():
+    net = SkeletonInContext()  # dim 256, depth 5, 8 heads: the paper's configuration
+    pi, pt, qi, qt = _inputs(b=2)
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-4)
+    before = net.tup_channels.detach().clone()
+    loss = (net(pi, pt, qi) - qt).norm(dim=-1).mean()
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss) and not torch.equal(before, net.tup_channels)

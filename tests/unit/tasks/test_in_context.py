@@ -13,7 +13,7 @@ def test_horizon_frames_from_real_fps():
     # future frame k lies k / fps ahead: 80 ms is frame 2 at 25 fps (index 1), frame 4 at 50 fps
     assert horizon_frames((80, 160, 200, 320, 400), 25.0, 16) == {80: 1, 160: 3, 200: 4, 320: 7, 400: 9}
     assert horizon_frames((200, 300), 50.0, 16) == {200: 9, 300: 14}
-    assert horizon_frames((80, 400), 30.0, 16) == {}  # 2.4 and 12 frames: 80 ms is not on a frame
+    assert horizon_frames((80, 400), 30.0, 16) == {400: 11}  # 2.4 frames is not on a frame; 12 is
     assert horizon_frames((400,), 50.0, 16) == {}  # beyond the 16 target frames
 
 
@@ -23,9 +23,10 @@ def dm(tiny_sources, cache_dir):
 
 
 def _trainer(tmp_path, **kw):
-    return L.Trainer(accelerator="cpu", max_steps=3, limit_val_batches=1, limit_test_batches=1, logger=False,
-                     enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                     default_root_dir=tmp_path, **kw)  # fmt: skip
+    args = dict(accelerator="cpu", max_steps=3, limit_val_batches=1, limit_test_batches=1, logger=False,
+                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                default_root_dir=tmp_path)  # fmt: skip
+    return L.Trainer(**{**args, **kw})
 
 
 def test_fit_logs_per_task_keys_and_monitor(dm, tmp_path):
