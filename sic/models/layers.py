@@ -57,21 +57,18 @@ class AxisAttention(nn.Module):
         """
         n, t, j, c = x.shape
         h, d = self.num_heads, c // self.num_heads
-        # q, k, v as three contiguous (N, T, J, C) tensors (three matmuls on slices of one fused
-        # weight): then J and H merge into one "head" dim for temporal attention without a copy.
-        w, bias = self.qkv.weight.split(c), self.qkv.bias.split(c)  # split: one concat in backward
-        if self.axis == "temporal" and query_frames is not None:
-            q = F.linear(x[:, query_frames], w[0], bias[0])
-        else:
-            q = F.linear(x, w[0], bias[0])
-        k, v = F.linear(x, w[1], bias[1]), F.linear(x, w[2], bias[2])
         if self.axis == "spatial":
-            out = _attend(q.reshape(n * t, j, h, d), k.reshape(n * t, j, h, d), v.reshape(n * t, j, h, d))
-            out = out.reshape(n, t, j, c)
-        else:
-            tq = q.shape[1]
-            out = _attend(q.reshape(n, tq, j * h, d), k.reshape(n, t, j * h, d), v.reshape(n, t, j * h, d))
-            out = out.reshape(n, tq, j, c)
+            # One fused matmul; q, k, v are strided views that attention reads in place.
+            q, k, v = self.qkv(x).view(n * t, j, 3, h, d).unbind(2)
+            return self.proj(_attend(q, k, v).reshape(n, t, j, c))
+        # Temporal: q, k, v as three contiguous (N, T, J, C) tensors (three matmuls on slices of the
+        # fused weight), so that J and H merge into one "head" dim without a copy.
+        w, bias = self.qkv.weight.view(3, c, c), self.qkv.bias.view(3, c)
+        q = F.linear(x if query_frames is None else x[:, query_frames], w[0], bias[0])
+        k, v = F.linear(x, w[1], bias[1]), F.linear(x, w[2], bias[2])
+        tq = q.shape[1]
+        out = _attend(q.reshape(n, tq, j * h, d), k.reshape(n, t, j * h, d), v.reshape(n, t, j * h, d))
+        out = out.reshape(n, tq, j, c)
         return self.proj(out)
 
 
