@@ -39,6 +39,7 @@ __all__ = [
     "denormalize_screen",
     "look_at_rotation",
     "normalize_screen",
+    "render_views",
     "sample_cameras",
     "simulate_detections",
 ]
@@ -260,6 +261,33 @@ def _size_like(size: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray
         # A per-clip (N, 2) size against (N, T, J, 2) points: insert the T, J axes.
         size = size.reshape((size.shape[0],) + (1,) * (uv.ndim - 2) + (2,))
     return size[..., 0], size[..., 1]
+
+
+def render_views(poses: np.ndarray, rng: np.random.Generator, root: int = 0) -> tuple[Cameras, np.ndarray]:
+    """Film each clip with its own static virtual camera and detect its joints.
+
+    The camera aims at the centre of the clip's motion and stays far enough away to keep the whole
+    path in view (:func:`sample_cameras`); detections carry detector-like noise
+    (:func:`simulate_detections`).
+
+    Args:
+        poses: ``(N, T, J, 3)`` world poses, metres, y up, floor at ``y = 0``.
+        rng: random generator.
+        root: root joint index (its path sets the aim point and the range of motion).
+
+    Returns:
+        ``(cameras, poses2d)`` with ``poses2d`` ``(N, T, J, 3)`` float32 ``(u, v, confidence)``.
+    """
+    root_xz = poses[:, :, root][..., [0, 2]]
+    lo, hi = root_xz.min(axis=1), root_xz.max(axis=1)
+    centre = 0.5 * (lo + hi)
+    heights = poses[..., 1]
+    look_y = 0.5 * (heights.max(axis=(1, 2)) + heights.min(axis=(1, 2)))
+    look_at = np.stack([centre[:, 0], look_y, centre[:, 1]], axis=-1)
+    radius = 0.5 * np.linalg.norm(hi - lo, axis=-1) + 0.4  # path half-length plus the body's reach
+    cams = sample_cameras(len(poses), look_at, rng, keep_in_view=radius)
+    uv, conf = simulate_detections(cams.project(poses), rng)
+    return cams, np.concatenate([uv, conf[..., None]], axis=-1)
 
 
 def normalize_screen(uv: np.ndarray, size: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ class TaskMetrics(nn.Module):
         """Metric name → value in mm (metrics without samples are left out)."""
         out = {"mpjpe": self.mpjpe.compute()}
         if self.horizons:
-            for h, v in zip(self.horizons, self.at_frames.compute()):
+            for h, v in zip(self.horizons, self.at_frames.compute().reshape(-1)):  # one horizon: a 0-d result
                 out[f"mpjpe_{h}ms"] = v
             out["mpjpe_horizons"] = torch.stack([out[f"mpjpe_{h}ms"] for h in self.horizons]).mean()
         if self.task_id == "pose_estimation":

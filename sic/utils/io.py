@@ -36,16 +36,25 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``path`` on success and vanishes on failure.
 
-    If another process created ``path`` meanwhile, its copy wins and ours is discarded.
+    Args:
+        path: final directory.
+        replace: swap out an existing ``path`` (the old copy stays in place until the new one is
+            complete). Otherwise, if another process created ``path`` meanwhile, its copy wins.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
+        if replace and path.is_dir():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / path.name)
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         try:
             os.rename(tmp, path)
         except OSError:

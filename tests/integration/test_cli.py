@@ -101,3 +101,29 @@ def test_missing_data_root(env, capsys):
 def test_inconsistent_frame_counts(env, capsys):
     msg = _error(capsys, ["fit", "-c", SMOKE, "--model.init_args.net.init_args.num_frames", "8"])
     assert "inconsistent frame counts" in msg and "num_frames" in msg
+
+
+def test_cmu_bank_prepare_fit_and_test_through_the_sic_command(env):
+    from mocap_fixtures import motion, write_amc, write_asf
+
+    raw = env / "raw"
+    raw.mkdir()
+    for subject, seed in (("10", 0), ("11", 1)):
+        write_asf(raw / f"{subject}.asf")
+        write_amc(raw / f"{subject}_01.amc", motion(960, seed=seed))
+    prep = subprocess.run([sys.executable, str(REPO / "tools" / "prepare_mocap.py"), str(raw), "-o", "data/cmu", "--split", "time",
+                           "--time-fractions", "0.7", "0.15", "0.15", "--no-progress"], cwd=env, capture_output=True, text=True)  # fmt: skip
+    assert prep.returncode == 0, prep.stderr
+    config = str(REPO / "configs" / "experiments" / "sic-cmu.yaml")
+    small = ["--trainer.max_steps", "4", "--trainer.val_check_interval", "2", "--trainer.limit_val_batches", "1",
+             "--trainer.limit_test_batches", "1", "--trainer.enable_progress_bar", "false",
+             "--model.init_args.net.init_args.num_frames", "8", "--model.init_args.net.init_args.dim", "32",
+             "--data.init_args.num_frames", "8", "--data.init_args.sources",
+             json.dumps([{"class_path": "sic.data.sources.MotionArchiveSource", "init_args": {"root": "data/cmu", "fps": 25.0}}])]  # fmt: skip
+    fit = _sic("fit", "-c", config, *small, cwd=env)
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    test = _sic("test", "-c", config, *small, "--ckpt_path", "runs/sic-cmu/checkpoints/last.ckpt", cwd=env)
+    assert test.returncode == 0, test.stderr[-3000:]
+    metrics = json.loads(sorted((env / "runs" / "sic-cmu").rglob("test_metrics.json"))[-1].read_text())
+    for task in ("motion_prediction", "pose_estimation", "future_pose_estimation", "joint_completion", "motion_inbetween"):
+        assert metrics[f"test/{task}/mpjpe"] > 0

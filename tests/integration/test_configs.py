@@ -1,9 +1,11 @@
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 
 from sic.cli import SicCLI
+from sic.data.motion import MotionRecord, write_motion_archive
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "sweeps" not in p.parts)
@@ -17,6 +19,11 @@ def test_there_are_configs():
 def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
     """Every key resolves; GPU configs are instantiated with CPU overrides (CI has no GPU)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIC_CACHE", str(tmp_path / "cache"))
+    if "root: data/cmu" in path.read_text():  # configs over a prepared archive: give them a tiny one
+        joints = np.random.default_rng(0).normal(size=(300, 31, 3)).astype(np.float32)
+        recs = {s: MotionRecord(joints, 120.0, "cmu31", split=s) for s in ("train", "val", "test")}
+        write_motion_archive(tmp_path / "data" / "cmu", recs, name="cmu")
     cli = SicCLI(
         L.LightningModule,
         L.LightningDataModule,

@@ -49,7 +49,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from sic.data.camera import sample_cameras, simulate_detections
+from sic.data.camera import render_views
 from sic.data.skeleton import get_layout
 
 __all__ = [
@@ -1146,18 +1146,9 @@ class ProceduralMotion:
         m = len(poses)
         if m < _BLOCK:  # pad a partial block so that the random draws match those of a full one
             poses = np.concatenate([poses, np.repeat(poses[-1:], _BLOCK - m, axis=0)])
-        root_xz = poses[:, :, PELVIS][..., [0, 2]]
-        lo, hi = root_xz.min(axis=1), root_xz.max(axis=1)
-        centre = 0.5 * (lo + hi)
-        heights = poses[..., 1]
-        look_y = 0.5 * (heights.max(axis=(1, 2)) + heights.min(axis=(1, 2)))
-        look_at = np.stack([centre[:, 0], look_y, centre[:, 1]], axis=-1)
-        radius = 0.5 * np.linalg.norm(hi - lo, axis=-1) + 0.4  # path half-length plus the body's reach
-        cams = sample_cameras(_BLOCK, look_at, rng, keep_in_view=radius)
-        uv, conf = simulate_detections(cams.project(poses), rng)
+        cams, poses2d = render_views(poses, rng, root=PELVIS)
         sl = slice(start, start + m)
-        out["poses2d"][sl, ..., :2] = uv[:m]
-        out["poses2d"][sl, ..., 2] = conf[:m]
+        out["poses2d"][sl] = poses2d[:m]
         out["cam_R"][sl], out["cam_t"][sl], out["cam_f"][sl] = cams.R[:m], cams.t[:m], cams.f[:m]
         out["cam_c"][sl], out["cam_size"][sl] = cams.c[:m], cams.size[:m]
 

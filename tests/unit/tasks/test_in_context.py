@@ -5,7 +5,8 @@ import torch
 from sic.data import InContextDataModule
 from sic.models import CopyPrompt, SkeletonInContext
 from sic.tasks import InContextTask
-from sic.tasks.in_context import format_table, horizon_frames
+from sic.data.batch import SkeletonBatch
+from sic.tasks.in_context import TaskMetrics, format_table, horizon_frames
 from sic.utils.errors import ConfigError
 
 
@@ -15,6 +16,19 @@ def test_horizon_frames_from_real_fps():
     assert horizon_frames((200, 300), 50.0, 16) == {200: 9, 300: 14}
     assert horizon_frames((80, 400), 30.0, 16) == {400: 11}  # 2.4 frames is not on a frame; 12 is
     assert horizon_frames((400,), 50.0, 16) == {}  # beyond the 16 target frames
+
+
+def test_a_single_horizon_is_reported():
+    metrics = TaskMetrics("future_pose_estimation", fps=25.0, num_frames=8)  # only 200 ms fits in 8 frames
+    assert list(metrics.horizons) == [200]
+    target = torch.zeros(2, 8, 17, 3)
+    pred = target.clone()
+    pred[:, 4, :, 0] = 0.01  # 10 mm off at frame 5 (200 ms at 25 fps)
+    batch = SkeletonBatch(inputs=target, targets=target, task=torch.zeros(2, dtype=torch.long), prompt_inputs=target,
+                          prompt_targets=target, mask=torch.zeros(2, 8, 17, dtype=torch.bool), meta={})  # fmt: skip
+    metrics.update(pred, batch)
+    out = metrics.compute()
+    assert out["mpjpe_200ms"].item() == pytest.approx(10.0) and out["mpjpe"].item() == pytest.approx(10.0 / 8)
 
 
 @pytest.fixture
