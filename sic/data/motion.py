@@ -34,7 +34,7 @@ from sic.data.skeleton import get_layout
 from sic.utils.errors import DataError
 from sic.utils.io import atomic_dir
 
-__all__ = ["MOTION_FORMAT", "MotionRecord", "normalize_ground", "read_motion_archive", "write_motion_archive"]
+__all__ = ["MOTION_FORMAT", "MotionRecord", "normalize_ground", "read_motion_archive", "rotation_to_y", "write_motion_archive"]
 
 MOTION_FORMAT = "sic-motion-archive"
 _VERSION = 1
@@ -76,7 +76,7 @@ def normalize_ground(joints: np.ndarray, root: int = 0, max_tilt_deg: float = 5.
     slope = _floor_slope(low) if len(low) >= 8 else np.zeros(2)
     normal = np.array([-slope[0], 1.0, -slope[1]]) / np.hypot(np.hypot(*slope), 1.0)
     if 0 < np.degrees(np.arccos(normal[1])) < max_tilt_deg:
-        x = x @ _rotation_to_y(normal).T
+        x = x @ rotation_to_y(normal).T
         low = x[np.arange(len(x)), x[..., 1].argmin(-1)]
     contact = low[:, 1] <= np.median(low[:, 1])
     shift = np.array([x[0, root, 0], np.median(low[contact, 1]), x[0, root, 2]])
@@ -103,12 +103,12 @@ def _floor_slope(low: np.ndarray, min_spread: float = 0.25) -> np.ndarray:
     return axes @ coef[:-1]
 
 
-def _rotation_to_y(n: np.ndarray) -> np.ndarray:
-    """Rotation taking unit vector ``n`` to ``+y`` (Rodrigues)."""
+def rotation_to_y(n: np.ndarray) -> np.ndarray:
+    """Rotation matrix taking unit vector ``n`` to ``+y`` (Rodrigues; a half turn about x for ``-y``)."""
     axis = np.cross(n, [0.0, 1.0, 0.0])
     s, c = np.linalg.norm(axis), n[1]
     if s < 1e-12:
-        return np.eye(3)
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
     k = axis / s
     kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + s * kx + (1 - c) * kx @ kx

@@ -20,8 +20,6 @@ import argparse
 import csv
 import hashlib
 import json
-import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from tqdm import tqdm
 from sic.data.mapping import get_joint_map
 from sic.data.mocap import CmuIndex, load_mocap, parse_trial_name
 from sic.data.motion import MotionRecord, write_motion_archive
+from sic.data.prepare.common import run_cli, summarize
 from sic.utils.errors import DataError, SicError
 
 __all__ = ["MocapOptions", "main", "prepare_mocap"]
@@ -156,7 +155,7 @@ def prepare_mocap(inputs: list[Path], output: Path, opts: MocapOptions) -> dict:
     if index is not None or any(r.layout == "cmu31" for r in records.values()):
         notes["acknowledgement"] = ACKNOWLEDGEMENT
     write_motion_archive(output, parts, name=name, notes=notes)
-    return _summary(output, parts, skipped)
+    return summarize(output, parts, skipped)
 
 
 def _unify_layout(records: dict[str, MotionRecord], layout: str) -> dict[str, MotionRecord]:
@@ -174,22 +173,6 @@ def _unify_layout(records: dict[str, MotionRecord], layout: str) -> dict[str, Mo
             r = MotionRecord(joints, r.fps, layout, r.label, r.subject, r.split)
         out[k] = r
     return out
-
-
-def _summary(output: Path, records: dict[str, MotionRecord], skipped: dict[str, str]) -> dict:
-    splits = {s: {"sequences": 0, "frames": 0, "seconds": 0.0, "subjects": set()} for s in ("train", "val", "test")}
-    for r in records.values():
-        s = splits[r.split]
-        s["sequences"] += 1
-        s["frames"] += len(r.joints)
-        s["seconds"] += len(r.joints) / r.fps
-        s["subjects"].add(r.subject)
-    for s in splits.values():
-        s["subjects"] = len(s["subjects"])
-        s["seconds"] = round(s["seconds"], 2)
-    layout = next(iter(records.values())).layout
-    fps = Counter(r.fps for r in records.values())
-    return {"output": str(output), "layout": layout, "fps": dict(fps), "splits": splits, "skipped": skipped}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -225,17 +208,4 @@ def main(argv: list[str] | None = None) -> int:
         time_fractions=tuple(args.time_fractions), joint_map=args.joint_map, scale=args.scale, up=args.up,
         layout=args.layout, prefer=args.prefer, skip_bad=args.skip_bad, progress=not args.no_progress,
     )  # fmt: skip
-    try:
-        summary = prepare_mocap(args.inputs, args.output, opts)
-    except (SicError, OSError, json.JSONDecodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {summary['output']} (layout {summary['layout']}, fps {summary['fps']})")
-    for split, s in summary["splits"].items():
-        print(f"  {split:5s} {s['sequences']:5d} sequences {s['frames']:9d} frames {s['seconds']:9.1f} s {s['subjects']:4d} subjects")
-    for f, why in summary["skipped"].items():
-        print(f"  skipped {f}: {why}")
-    empty = [s for s, v in summary["splits"].items() if v["sequences"] == 0]
-    if empty:
-        print(f"  warning: no sequences in split(s) {empty}; use --val-subjects/--test-subjects or --split time")
-    return 0
+    return run_cli(lambda: prepare_mocap(args.inputs, args.output, opts))
