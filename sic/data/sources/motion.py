@@ -29,7 +29,7 @@ import numpy as np
 from sic.data.archive import ClipArchive
 from sic.data.camera import render_views
 from sic.data.mapping import get_joint_map
-from sic.data.motion import MotionRecord, read_motion_archive
+from sic.data.motion import read_motion_archive
 from sic.data.sources.base import SPLITS, ClipSource
 from sic.data.sources.procedural import resample
 from sic.utils.errors import ConfigError, DataError
@@ -51,7 +51,10 @@ class MotionArchiveSource(ClipSource):
         stride: frames between training clip starts (default: half a clip; evaluation clips
             overlap by half a window).
         joint_map: ``"anatomical"`` or ``"legacy"`` (the reference's shifted SMPL mapping).
-        virtual_cameras: film clips with virtual cameras to serve the 2D tasks.
+        virtual_cameras: for archives without recorded 2D, film clips with virtual cameras to serve
+            the 2D tasks. Archives with recorded detections (Human3.6M) always use those.
+        val_split: the archive split used for validation (``"test"`` for Human3.6M, which has no
+            validation subjects; validating on the test subjects is then model selection on test).
         seed: seed of the virtual cameras and detection noise.
         name: name in logs and cache paths (default: the archive's name).
         tasks: task ids served (default: all the data supports).
@@ -68,6 +71,7 @@ class MotionArchiveSource(ClipSource):
         joint_map: str = "anatomical",
         virtual_cameras: bool = True,
         seed: int = 0,
+        val_split: str = "val",
         name: str | None = None,
         tasks: list[str] | None = None,
     ) -> None:
@@ -84,7 +88,10 @@ class MotionArchiveSource(ClipSource):
         archive_name = json.loads(self.meta_file.read_text())["name"]
         super().__init__(name or archive_name, tasks)
         self.fps, self.clip_frames, self.stride = float(fps), clip_frames, stride
-        self.has_2d, self.seed = virtual_cameras, seed
+        if val_split not in SPLITS:
+            raise ConfigError(f"MotionArchiveSource val_split must be one of {SPLITS}, got {val_split!r}")
+        self.recorded_2d = first.poses2d is not None
+        self.has_2d, self.seed, self.val_split = self.recorded_2d or virtual_cameras, seed, val_split
         labels = sorted({r.label for r in self.records.values() if r.label is not None})
         subjects = sorted({r.subject for r in self.records.values() if r.subject is not None})
         self.class_names, self._label_id = labels, {n: i for i, n in enumerate(labels)}
@@ -99,6 +106,7 @@ class MotionArchiveSource(ClipSource):
         return cache_dir / "motion" / f"{self.name}-{digest}" / split
 
     def load(self, split: str, min_frames: int, cache_dir: Path) -> ClipArchive:  # noqa: D102
+        split = self.val_split if split == "val" else split
         length = max(min_frames, self.clip_frames or 0) if split == "train" else min_frames
         stride = (self.stride if split == "train" else None) or max(1, length // 2)
         path = self._cache_path(split, length, stride, cache_dir)
@@ -112,10 +120,13 @@ class MotionArchiveSource(ClipSource):
         if not records:
             raise DataError(f"motion archive {self.root}: no {split!r} sequences (splits present: "
                             f"{sorted({r.split for r in self.records.values()})})")  # fmt: skip
-        clips, labels, subjects = [], [], []
+        clips, views, cameras, labels, subjects = [], [], [], [], []
         for r in records:
-            windows = self._windows(r, length, stride)
+            windows = self._windows(r.joints, r.fps, length, stride)
             clips.append(windows)
+            if self.recorded_2d:
+                views.append(self._windows(r.poses2d, r.fps, length, stride))
+                cameras += [r.camera] * len(windows)
             labels += [self._label_id.get(r.label, -1)] * len(windows)
             subjects += [self._subject_id.get(r.subject, -1)] * len(windows)
         poses = np.concatenate(clips)
@@ -126,7 +137,10 @@ class MotionArchiveSource(ClipSource):
                 f"{self.fps:g} fps ({(length - 1) / self.fps:.2f} s; the longest is {longest:.2f} s): lower clip_frames, data.num_frames or fps"
             )
         extra = {}
-        if self.has_2d:
+        if self.recorded_2d:
+            extra["poses2d"] = np.concatenate(views)
+            extra.update({f"cam_{k}": np.stack([c[k] for c in cameras]) for k in ("R", "t", "f", "c", "size")})
+        elif self.has_2d:
             rng = np.random.default_rng([self.seed, SPLITS.index(split)])
             cams, extra["poses2d"] = render_views(poses, rng, root=0)
             extra.update(cam_R=cams.R, cam_t=cams.t, cam_f=cams.f, cam_c=cams.c, cam_size=cams.size)
@@ -137,10 +151,10 @@ class MotionArchiveSource(ClipSource):
         archive.check_finite()
         return archive
 
-    def _windows(self, record: MotionRecord, length: int, stride: int) -> np.ndarray:
-        """``(n, length, 17, 3)`` clips of one sequence (none if it is too short)."""
-        joints = resample(self.joint_map(np.asarray(record.joints)), record.fps, self.fps, axis=0).astype(np.float32)
-        if len(joints) < length:
-            return np.zeros((0, length, *joints.shape[1:]), np.float32)
-        starts = np.arange(0, len(joints) - length + 1, stride)
-        return joints[starts[:, None] + np.arange(length)]
+    def _windows(self, frames: np.ndarray, fps: float, length: int, stride: int) -> np.ndarray:
+        """``(n, length, 17, 3)`` clips of one sequence's mapped, resampled ``frames`` (none if too short)."""
+        x = resample(self.joint_map(np.asarray(frames)), fps, self.fps, axis=0).astype(np.float32)
+        if len(x) < length:
+            return np.zeros((0, length, *x.shape[1:]), np.float32)
+        starts = np.arange(0, len(x) - length + 1, stride)
+        return x[starts[:, None] + np.arange(length)]
