@@ -3,9 +3,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import pytest
+import yaml
 
 from sic.cli import SicCLI
 from sic.data.motion import MotionRecord, write_motion_archive
+from sic.data.skeleton import get_layout
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "sweeps" not in p.parts)
@@ -15,15 +17,34 @@ def test_there_are_configs():
     assert len(CONFIGS) >= 4
 
 
+def _motion_archives(path: Path) -> list[tuple[str, str]]:
+    """``(root, layout)`` of every MotionArchiveSource in a config (smpl24 where the legacy SMPL map is asked for)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if str(node.get("class_path", "")).endswith("MotionArchiveSource"):
+                args = node.get("init_args", {})
+                found.append((args["root"], "smpl24" if args.get("joint_map") == "legacy" else "h36m17"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(yaml.safe_load(path.read_text()))
+    return found
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
 def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
     """Every key resolves; GPU configs are instantiated with CPU overrides (CI has no GPU)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIC_CACHE", str(tmp_path / "cache"))
-    if "root: data/cmu" in path.read_text():  # configs over a prepared archive: give them a tiny one
-        joints = np.random.default_rng(0).normal(size=(300, 31, 3)).astype(np.float32)
-        recs = {s: MotionRecord(joints, 120.0, "cmu31", split=s) for s in ("train", "val", "test")}
-        write_motion_archive(tmp_path / "data" / "cmu", recs, name="cmu")
+    for root, layout in _motion_archives(path):  # configs over prepared archives: give them tiny ones
+        joints = np.random.default_rng(0).normal(size=(300, get_layout(layout).num_joints, 3)).astype(np.float32)
+        recs = {s: MotionRecord(joints, 120.0, layout, split=s) for s in ("train", "val", "test")}
+        write_motion_archive(tmp_path / root, recs, name=Path(root).name)
     cli = SicCLI(
         L.LightningModule,
         L.LightningDataModule,
