@@ -11,7 +11,8 @@ Splits: ``subject`` (default) assigns whole subjects -- listed with ``--val-subj
 consecutive train/val/test parts, for collections with too few subjects.
 
 The archive is written atomically (a re-run replaces it whole), so an interrupted run leaves the
-previous archive intact.
+previous archive intact. ``--download cmu`` first fetches CMU's ASF/AMC archive (resumable, with a
+progress bar; the SHA-256 of the first complete download is recorded and checked on reuse).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from sic.data.download import DOWNLOADS, download, extract_zip
 from sic.data.mapping import get_joint_map
 from sic.data.mocap import CmuIndex, load_mocap, parse_trial_name
 from sic.data.motion import MotionRecord, write_motion_archive
@@ -178,7 +180,7 @@ def _unify_layout(records: dict[str, MotionRecord], layout: str) -> dict[str, Mo
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="prepare_mocap.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
-    p.add_argument("inputs", nargs="+", type=Path, help="directories (searched recursively) or .bvh/.amc files")
+    p.add_argument("inputs", nargs="*", type=Path, help="directories (searched recursively) or .bvh/.amc files")
     p.add_argument("-o", "--output", type=Path, required=True, help="motion archive directory to write")
     p.add_argument("--name", help="archive name (default: the output directory's name)")
     p.add_argument("--index", type=Path, help="CMU index CSV (default: cmu_mocap_index.csv in an input directory)")
@@ -196,16 +198,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prefer", choices=("amc", "bvh"), default="amc", help="format kept when a trial exists in both")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed files (listed in the summary) instead of failing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--download", choices=sorted(DOWNLOADS), help="fetch a known collection first (resumable, checksummed)")
+    p.add_argument("--url", help="with --download: fetch from this URL instead (a mirror)")
+    p.add_argument("--sha256", help="with --download: expected SHA-256 of the archive")
+    p.add_argument("--download-dir", type=Path, help="with --download: where the archive and its files go (default: OUTPUT-download)")
     return p
+
+
+def _fetch(name: str, url: str | None, sha256: str | None, folder: Path, progress: bool) -> Path:
+    """Download and extract a known collection; returns the extracted directory."""
+    known = DOWNLOADS[name]
+    archive = download(url or known.url, folder / Path(url or known.url).name, sha256 or known.sha256, progress)
+    return extract_zip(archive, folder / "files")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 with a one-line error for bad input)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.inputs and not args.download:
+        parser.error("give input directories/files, or --download")
     opts = MocapOptions(
         name=args.name, index=args.index, labels=args.labels, name_pattern=args.name_pattern, fps=args.fps,
         split=args.split, val_subjects=args.val_subjects, test_subjects=args.test_subjects,
         time_fractions=tuple(args.time_fractions), joint_map=args.joint_map, scale=args.scale, up=args.up,
         layout=args.layout, prefer=args.prefer, skip_bad=args.skip_bad, progress=not args.no_progress,
     )  # fmt: skip
-    return run_cli(lambda: prepare_mocap(args.inputs, args.output, opts))
+    def job() -> dict:
+        inputs = list(args.inputs)
+        if args.download:
+            folder = args.download_dir or args.output.with_name(args.output.name + "-download")
+            inputs.insert(0, _fetch(args.download, args.url, args.sha256, folder, opts.progress))
+        return prepare_mocap(inputs, args.output, opts)
+
+    return run_cli(job)

@@ -89,3 +89,65 @@ def test_command_line_tool(mocap_dir, tmp_path):
     missing = run(str(tmp_path / "nowhere"), "-o", str(tmp_path / "x"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert missing.stderr.strip().splitlines() == [f"error: input {str(tmp_path / 'nowhere')!r} does not exist (expected a directory or a .bvh/.amc file)"]
+
+
+@pytest.fixture
+def server(tmp_path):
+    import http.server
+    import threading
+    import zipfile
+
+    from mocap_fixtures import motion, write_amc, write_asf
+
+    src = tmp_path / "src"
+    src.mkdir()
+    write_asf(src / "20.asf")
+    write_amc(src / "20_01.amc", motion(240))
+    blob = tmp_path / "allasfamc.zip"
+    with zipfile.ZipFile(blob, "w") as z:
+        for f in sorted(src.iterdir()):
+            z.write(f, f"all_asfamc/subjects/20/{f.name}")
+    data, seen = blob.read_bytes(), []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.headers.get("Range"))
+            start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+            self.send_response(206 if start else 200)
+            self.send_header("Content-Length", str(len(data) - start))
+            self.end_headers()
+            self.wfile.write(data[start:])
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/allasfamc.zip", data, seen
+    httpd.shutdown()
+
+
+def test_download_resumes_checks_and_prepares(server, tmp_path):
+    import hashlib
+
+    from sic.data.download import download
+    from sic.data.prepare.mocap import main
+
+    url, data, seen = server
+    digest = hashlib.sha256(data).hexdigest()
+    part = tmp_path / "dl" / "allasfamc.zip.part"
+    part.parent.mkdir()
+    part.write_bytes(data[:100])  # an interrupted earlier transfer
+    assert main(["-o", str(tmp_path / "cmu"), "--download", "cmu", "--url", url,
+                 "--sha256", digest, "--download-dir", str(tmp_path / "dl"), "--no-progress"]) == 0  # fmt: skip
+    assert seen == ["bytes=100-"] and (tmp_path / "dl" / "allasfamc.zip").read_bytes() == data
+    assert list(read_motion_archive(tmp_path / "cmu")) == ["20_01"]
+    with pytest.raises(DataError, match="does not match the expected 00"):
+        download(url, tmp_path / "other" / "a.zip", sha256="00" * 32, progress=False)
+    assert not (tmp_path / "other" / "a.zip.part").exists() and not (tmp_path / "other" / "a.zip").exists()
+    # Without a published checksum, the first download's SHA-256 is recorded and checked on reuse.
+    got = download(url, tmp_path / "rec" / "a.zip", progress=False)
+    assert (tmp_path / "rec" / "a.zip.sha256").read_text().split()[0] == digest
+    got.write_bytes(data[:-1] + b"x")
+    with pytest.raises(DataError, match="SHA-256"):
+        download(url, got, progress=False)
