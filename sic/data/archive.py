@@ -37,7 +37,7 @@ import numpy as np
 
 from sic.data.skeleton import get_layout
 from sic.utils.errors import DataError
-from sic.utils.io import atomic_dir
+from sic.utils.io import atomic_dir, read_meta
 
 __all__ = ["FORMAT", "ClipArchive"]
 
@@ -162,17 +162,8 @@ class ClipArchive:
             check_finite: scan float arrays for NaN/inf once at load.
         """
         path = Path(path)
-        if not path.is_dir():
-            raise DataError(f"clip archive {str(path)!r} does not exist (expected a directory with meta.json)")
         meta_file = path / "meta.json"
-        try:
-            meta = json.loads(meta_file.read_text())
-        except FileNotFoundError:
-            raise DataError(f"clip archive {str(path)!r} has no meta.json") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DataError(f"{meta_file}: malformed JSON ({e})") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise DataError(f"{meta_file}: not a {FORMAT} (missing or wrong 'format' key)")
+        meta = read_meta(path, "clip archive", FORMAT, "meta.json")
         for key in ("name", "layout", "fps", "arrays"):
             if key not in meta:
                 raise DataError(f"{meta_file}: missing key {key!r}")

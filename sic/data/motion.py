@@ -33,7 +33,7 @@ import numpy as np
 
 from sic.data.skeleton import get_layout
 from sic.utils.errors import DataError
-from sic.utils.io import atomic_dir
+from sic.utils.io import atomic_dir, read_meta
 
 __all__ = ["MOTION_FORMAT", "MotionRecord", "ground_transform", "normalize_ground", "read_motion_archive", "rotation_to_y", "write_motion_archive"]
 
@@ -210,16 +210,7 @@ def read_motion_archive(path: str | os.PathLike, mmap: bool = True) -> dict[str,
     """
     path = Path(path)
     meta_file = path / "meta.json"
-    if not path.is_dir():
-        raise DataError(f"motion archive {str(path)!r} does not exist (expected a directory with meta.json and joints.npy)")
-    try:
-        meta = json.loads(meta_file.read_text())
-    except FileNotFoundError:
-        raise DataError(f"motion archive {str(path)!r} has no meta.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{meta_file}: malformed JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != MOTION_FORMAT:
-        raise DataError(f"{meta_file}: not a {MOTION_FORMAT} (missing or wrong 'format' key)")
+    meta = read_meta(path, "motion archive", MOTION_FORMAT, "meta.json and joints.npy")
     try:
         layout = get_layout(meta.get("layout", "<missing>"))
     except KeyError as e:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_write_text"]
+__all__ = ["atomic_dir", "atomic_write_text", "read_meta"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -64,3 +65,31 @@ def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def read_meta(path: Path, kind: str, format_name: str, expected: str) -> dict:
+    """``path/meta.json`` of an on-disk store, checked to declare ``format_name``.
+
+    Args:
+        path: the store's directory.
+        kind: what it is, for messages ("clip archive", "motion archive").
+        format_name: the required ``format`` value.
+        expected: what the directory should hold, for the missing-directory message.
+
+    Raises:
+        DataError: naming the directory or file when it is missing, not JSON or another format.
+    """
+    from sic.utils.errors import DataError
+
+    if not path.is_dir():
+        raise DataError(f"{kind} {str(path)!r} does not exist (expected a directory with {expected})")
+    meta_file = path / "meta.json"
+    try:
+        meta = json.loads(meta_file.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{kind} {str(path)!r} has no meta.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{meta_file}: malformed JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != format_name:
+        raise DataError(f"{meta_file}: not a {format_name} (missing or wrong 'format' key)")
+    return meta
