@@ -113,7 +113,7 @@ def load_npz_object(path: str | os.PathLike, key: str) -> Any:
     try:
         version = np.lib.format.read_magic(f)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read_header(f)
+        _, _, dtype = read_header(f)  # shape and order live inside the pickled array
     except ValueError as e:
         raise DataError(f"{path}: {key}.npy has a malformed header ({e})") from None
     if not dtype.hasobject:

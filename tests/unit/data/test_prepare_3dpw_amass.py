@@ -55,7 +55,7 @@ def _pw3d_sequence(name: str, frames: int, actors: int = 1, invalid=()) -> dict:
     world = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], float)  # 3DPW worlds are not y-up: make this one z-up
     seq = {"sequence": name, "genders": ["m"] * actors, "betas": [np.zeros(10)] * actors, "jointPositions": [],
            "campose_valid": [], "poses2d": [], "cam_intrinsics": np.eye(3), "cam_poses": np.tile(np.eye(4), (frames, 1, 1))}  # fmt: skip
-    for a in range(actors):
+    for _ in range(actors):
         walk = _template()[None] + np.stack([np.zeros(frames), np.full(frames, 0.95), np.linspace(0, 2, frames)], -1)[:, None]
         walk = walk + rng.normal(0, 0.02, 3)  # a per-actor offset
         seq["jointPositions"].append((walk @ world.T).reshape(frames, 72))
@@ -177,7 +177,7 @@ def test_amass_round_trip_both_releases(tmp_path):
     assert list(summary["skipped"]) == ["DanceDB/x/dance_poses.npz"]
     # Pre-computed joints give the same archive.
     jdir = tmp_path / "joints"
-    for k, rec in recs.items():
+    for k in recs:
         m = BodyModel.load(models / "female" / "model.npz")
         z = np.load(root / f"{k}_poses.npz")
         (jdir / k).parent.mkdir(parents=True, exist_ok=True)

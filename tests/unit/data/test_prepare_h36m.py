@@ -8,7 +8,14 @@ import pytest
 
 from sic.data.camera import Cameras
 from sic.data.motion import read_motion_archive
-from sic.data.prepare.h36m import CAMERAS, EXTRINSICS, KEEP_32, prepare_h36m_motionbert, prepare_h36m_videopose3d, quaternion_matrix
+from sic.data.prepare.h36m import (
+    CAMERAS,
+    EXTRINSICS,
+    KEEP_32,
+    prepare_h36m_motionbert,
+    prepare_h36m_videopose3d,
+    quaternion_matrix,
+)
 from sic.data.sources import MotionArchiveSource
 from sic.data.transforms import camera_up
 from sic.utils.errors import DataError
@@ -73,7 +80,7 @@ def _motionbert_split(sources: list[str], frames: int = 20) -> dict:
     img[:, 0, 2] = 0  # root-relative depth
     return {"joint_2d": img[..., :2] + rng.normal(0, 2, (n, 17, 2)), "confidence": rng.uniform(0.5, 1, (n, 17, 1)),
             "joint3d_image": img, "joints_2.5d_image": img * 4.0, "2.5d_factor": np.full(n, 4.0),
-            "camera_name": np.repeat([s[-2:] == "01" and "54138969" or "55011271" for s in sources], frames),
+            "camera_name": np.repeat(["54138969" if s.endswith("01") else "55011271" for s in sources], frames),
             "action": np.repeat(["Walking" if "14" in s else "Greeting" for s in sources], frames),
             "source": np.repeat(sources, frames)}  # fmt: skip
 

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from sic.data import InContextDataModule
+from sic.data.batch import SkeletonBatch
 from sic.models import CopyPrompt, SkeletonInContext
 from sic.tasks import InContextTask
-from sic.data.batch import SkeletonBatch
 from sic.tasks.in_context import TaskMetrics, format_table, horizon_frames
 from sic.utils.errors import ConfigError
 
