@@ -139,6 +139,11 @@ class InContextDataModule(L.LightningDataModule):
         """Frame rate of each task's clips (metrics label horizons from it)."""
         return {t: srcs[0].fps for t, srcs in self.task_sources.items()}
 
+    def class_names(self, task: str) -> list[str]:
+        """Names of the integer labels of ``task``'s clips (empty if its sources disagree or have none)."""
+        names = {tuple(s.class_names) for s in self.task_sources[task]}
+        return list(names.pop()) if len(names) == 1 else []
+
     # -- setup ----------------------------------------------------------------------------------
     def _split(self, split: str) -> dict[str, list[ClipArchive]]:
         if split not in self._archives:

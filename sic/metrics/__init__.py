@@ -26,13 +26,14 @@ from sic.metrics.functional import (
     per_frame_mpjpe,
     procrustes_align,
 )
-from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames
+from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
 
 __all__ = [
     "MPJPE",
     "NMPJPE",
     "PAMPJPE",
     "MPJPEAtFrames",
+    "MPJPEPerLabel",
     "joint_errors",
     "mpjpe",
     "mpjpe_per_frame",

@@ -39,7 +39,7 @@ from sic.metrics.functional import (
     mpjpe_per_frame,
 )
 
-__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "MPJPEAtFrames"]
+__all__ = ["MPJPE", "MPJPEAtFrames", "MPJPEPerLabel", "NMPJPE", "PAMPJPE"]
 
 
 def _check_scale(scale: float) -> float:
@@ -256,3 +256,43 @@ class MPJPEAtFrames(Metric):
     def compute(self) -> Tensor:
         """Per-frame MPJPE times ``scale``, shape ``(len(frames),)``; ``nan`` where nothing was counted."""
         return self.scale * (self.sum_error / self.total)
+
+
+class MPJPEPerLabel(Metric):
+    """MPJPE per class label (e.g. Human3.6M's per-action tables), each sample weighted by its joints.
+
+    Args:
+        num_labels: number of classes; samples labelled ``-1`` or out of range are ignored.
+        scale: factor applied in :meth:`compute`; the default ``1000.0`` turns metres into millimetres.
+
+    Example:
+        >>> import torch
+        >>> metric = MPJPEPerLabel(num_labels=3)
+        >>> target = torch.zeros(2, 1, 1, 3)
+        >>> preds = torch.tensor([0.1, 0.2]).view(2, 1, 1, 1) * torch.tensor([1.0, 0.0, 0.0])
+        >>> metric.update(preds, target, torch.tensor([2, 0]))
+        >>> metric.compute().tolist()  # label 1 unseen: NaN
+        [200.0, nan, 100.0]
+    """
+
+    full_state_update = False
+
+    def __init__(self, num_labels: int, scale: float = 1000.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self.num_labels, self.scale = num_labels, _check_scale(scale)
+        self.add_state("error_sum", default=torch.zeros(num_labels, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros(num_labels, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, labels: Tensor) -> None:
+        """Accumulate ``(B, T, J, 3)`` predictions against targets for ``(B,)`` integer labels."""
+        err = torch.linalg.vector_norm(preds.float() - target.float(), dim=-1).flatten(1)  # (B, T*J)
+        keep = (labels >= 0) & (labels < self.num_labels)
+        idx = labels[keep].long()
+        self.error_sum.index_add_(0, idx, err[keep].sum(1).double())
+        self.count.index_add_(0, idx, torch.full_like(idx, err.shape[1], dtype=torch.float64))
+
+    def compute(self) -> Tensor:
+        """``(num_labels,)`` MPJPE per label (NaN for labels without samples)."""
+        return (self.error_sum / self.count * self.scale).float()

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import json
 from pathlib import Path
 from typing import Literal
@@ -29,7 +31,7 @@ from torch import Tensor, nn
 from sic.data.batch import SkeletonBatch
 from sic.data.tasks import TASK_IDS
 from sic.losses import mpjpe_loss, n_mpjpe_loss, velocity_loss
-from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames
+from sic.metrics import MPJPE, MPJPEPerLabel, NMPJPE, PAMPJPE, MPJPEAtFrames
 from sic.utils.errors import ConfigError
 from sic.utils.io import atomic_write_text
 
@@ -62,10 +64,15 @@ class TaskMetrics(nn.Module):
         ratios: joint-completion masking ratios (one masked-joint MPJPE per ratio).
     """
 
-    def __init__(self, task_id: str, fps: float, num_frames: int, ratios: tuple[float, ...] = (0.4, 0.6)) -> None:
+    def __init__(
+        self, task_id: str, fps: float, num_frames: int, ratios: tuple[float, ...] = (0.4, 0.6), class_names: Sequence[str] = ()
+    ) -> None:
         super().__init__()
         self.task_id = task_id
         self.mpjpe = MPJPE()
+        self.class_names = list(class_names)
+        if self.class_names:
+            self.per_label = MPJPEPerLabel(len(self.class_names))
         self.horizons = horizon_frames(HORIZONS_MS.get(task_id, ()), fps, num_frames)
         if self.horizons:
             self.at_frames = MPJPEAtFrames(list(self.horizons.values()))
@@ -80,6 +87,8 @@ class TaskMetrics(nn.Module):
         """Accumulate the errors of ``pred`` ``(B, F, J, 3)`` against ``batch.targets``."""
         pred, target = pred.float(), batch.targets.float()
         self.mpjpe.update(pred, target)
+        if self.class_names:
+            self.per_label.update(pred, target, batch.meta["label"])
         if self.horizons:
             self.at_frames.update(pred, target)
         if self.task_id == "pose_estimation":
@@ -106,6 +115,13 @@ class TaskMetrics(nn.Module):
         for r, metric in zip(self.ratios, self.per_ratio):
             if metric.update_count:
                 out[f"mpjpe_masked_{round(r * 100)}"] = metric.compute()
+        if self.class_names and self.per_label.update_count:
+            per_label = self.per_label.compute()
+            seen = torch.isfinite(per_label)
+            out["mpjpe_action_mean"] = per_label[seen].mean()  # per action, then over actions (H3.6M protocol)
+            for name, v, ok in zip(self.class_names, per_label, seen):
+                if ok:
+                    out[f"mpjpe_action/{name}"] = v
         return out
 
     def reset(self) -> None:
@@ -167,10 +183,11 @@ class InContextTask(L.LightningModule):
                 raise ConfigError(f"inconsistent frame counts: model.init_args.net {name}={have} but data {name}={want}")
         self.task_ids, self.trained_tasks = list(dm.tasks), list(dm.train_tasks)
         ratios = tuple(dm.transforms["joint_completion"].ratios) if "joint_completion" in dm.transforms else ()
-        for split in ("val", "test"):
-            self.metrics[split] = nn.ModuleDict(
-                {t: TaskMetrics(t, dm.task_fps[t], dm.num_frames, ratios) for t in self.task_ids}
-            )
+        for split in ("val", "test"):  # per-action tables (e.g. Human3.6M's protocol) at test time only
+            self.metrics[split] = nn.ModuleDict({
+                t: TaskMetrics(t, dm.task_fps[t], dm.num_frames, ratios, dm.class_names(t) if split == "test" else [])
+                for t in self.task_ids
+            })  # fmt: skip
         if getattr(self.net, "tup", None) == "static" and not bool(self.net.static_pose_set):
             # From the training data; a checkpoint loaded after setup() overwrites it with the trained one.
             rows = self.net.static_pose.shape[0]
@@ -283,4 +300,12 @@ def format_table(values: dict[str, float], split: str) -> str:
         lines.append(f"  {task:<{width}}  {cells}")
     if f"{split}/mpjpe" in values:
         lines.append(f"  {'mean (trained tasks)':<{width}}  mpjpe {values[f'{split}/mpjpe']:8.2f}")
+    actions: dict[str, list[str]] = {}
+    for key, v in values.items():
+        parts = key.split("/")
+        if len(parts) == 4 and parts[0] == split and parts[2] == "mpjpe_action":
+            actions.setdefault(parts[1], []).append(f"{parts[3]} {v:.1f}")
+    if actions:
+        lines.append(f"{split} MPJPE per action (mm)")
+        lines += [f"  {task:<{width}}  {', '.join(cells)}" for task, cells in actions.items()]
     return "\n".join(lines)

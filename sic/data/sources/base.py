@@ -41,6 +41,7 @@ class ClipSource:
     fps: float
     layout: str = "h36m17"
     has_2d: bool = False
+    class_names: tuple[str, ...] = ()  # names of the clips' integer labels (e.g. actions), if any
 
     def __init__(self, name: str, tasks: list[str] | None = None) -> None:
         self.name = name
@@ -78,6 +79,7 @@ class ArchiveSource(ClipSource):
         super().__init__(name or self.root.name, tasks)
         probe = ClipArchive.load(self._split_dir("train"), check_finite=False)
         self.fps, self.layout, self.has_2d = probe.fps, probe.layout, probe.has_2d
+        self.class_names = tuple(probe.class_names)
 
     def _split_dir(self, split: str) -> Path:
         path = self.root / split

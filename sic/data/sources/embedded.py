@@ -66,6 +66,7 @@ class ProceduralSource(ClipSource):
             if a not in ACTION_NAMES:
                 raise ConfigError(f"unknown action {a!r}; expected one of: {', '.join(ACTION_NAMES)}")
         self.fps, self.clips, self.seed, self.actions = float(fps), clips, seed, actions
+        self.class_names = tuple(ACTION_NAMES)
 
     def _cache_path(self, split: str, frames: int, cache_dir: Path) -> Path:
         key = json.dumps([self.seed, self.fps, self.clips.get(split), frames, self.actions, 1], sort_keys=True)

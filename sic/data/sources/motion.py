@@ -94,7 +94,7 @@ class MotionArchiveSource(ClipSource):
         self.has_2d, self.seed, self.val_split = self.recorded_2d or virtual_cameras, seed, val_split
         labels = sorted({r.label for r in self.records.values() if r.label is not None})
         subjects = sorted({r.subject for r in self.records.values() if r.subject is not None})
-        self.class_names, self._label_id = labels, {n: i for i, n in enumerate(labels)}
+        self.class_names, self._label_id = tuple(labels), {n: i for i, n in enumerate(labels)}
         self._subject_id = {s: i for i, s in enumerate(subjects)}
 
     def _cache_path(self, split: str, length: int, stride: int, cache_dir: Path) -> Path:
@@ -146,7 +146,7 @@ class MotionArchiveSource(ClipSource):
             extra.update(cam_R=cams.R, cam_t=cams.t, cam_f=cams.f, cam_c=cams.c, cam_size=cams.size)
         archive = ClipArchive(
             poses3d=poses, fps=self.fps, layout=self.layout, name=self.name, labels=np.asarray(labels),
-            subjects=np.asarray(subjects), class_names=self.class_names, **extra,
+            subjects=np.asarray(subjects), class_names=list(self.class_names), **extra,
         )  # fmt: skip
         archive.check_finite()
         return archive

@@ -31,6 +31,22 @@ def test_a_single_horizon_is_reported():
     assert out["mpjpe_200ms"].item() == pytest.approx(10.0) and out["mpjpe"].item() == pytest.approx(10.0 / 8)
 
 
+def test_per_action_errors_by_hand():
+    metrics = TaskMetrics("pose_estimation", fps=50.0, num_frames=4, class_names=["walk", "sit", "wave"])
+    target = torch.zeros(3, 4, 17, 3)
+    pred = target.clone()
+    pred[..., 0] = torch.tensor([0.01, 0.03, 0.05]).view(3, 1, 1)  # 10, 30 and 50 mm
+    batch = SkeletonBatch(inputs=target, targets=target, task=torch.ones(3, dtype=torch.long), prompt_inputs=target,
+                          prompt_targets=target, mask=torch.zeros(3, 4, 17, dtype=torch.bool),
+                          meta={"label": torch.tensor([0, 0, 2])})  # fmt: skip
+    metrics.update(pred, batch)
+    out = {k: round(float(v), 3) for k, v in metrics.compute().items()}
+    assert out["mpjpe_action/walk"] == 20.0 and out["mpjpe_action/wave"] == 50.0 and "mpjpe_action/sit" not in out
+    assert out["mpjpe_action_mean"] == 35.0 and out["mpjpe"] == 30.0  # per action, then over actions
+    table = format_table({f"test/pose_estimation/{k}": v for k, v in out.items()}, "test")
+    assert "test MPJPE per action (mm)" in table and "walk 20.0, wave 50.0" in table
+
+
 @pytest.fixture
 def dm(tiny_sources, cache_dir):
     return InContextDataModule(sources=tiny_sources, batch_size=8, eval_batch_size=8, cache_dir=str(cache_dir))
