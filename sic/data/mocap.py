@@ -30,6 +30,7 @@ import numpy as np
 from sic.data.formats import Bvh, amc_joints, read_amc, read_asf, read_bvh
 from sic.data.formats.asf_amc import INCH
 from sic.data.motion import normalize_ground
+from sic.data.rotation import z_up_to_y_up
 from sic.data.skeleton import get_layout
 from sic.utils.errors import DataError
 
@@ -170,14 +171,6 @@ class MocapSequence:
     header_fps: float | None
 
 
-def _to_y_up(points: np.ndarray, up: str) -> np.ndarray:
-    if up == "y":
-        return points
-    if up == "z":  # (x, y, z) z-up → (x, z, -y) y-up, keeping the frame right-handed
-        return np.stack([points[..., 0], points[..., 2], -points[..., 1]], axis=-1)
-    raise DataError(f"up axis must be 'y' or 'z', got {up!r}")
-
-
 def find_asf(amc: Path, subject: str | None) -> Path:
     """The skeleton of an AMC: ``<stem>.asf``, ``<subject>.asf``, ``HDM_<subject>.asf`` or the folder's only ASF."""
     candidates = [amc.with_suffix(".asf")]
@@ -218,11 +211,10 @@ def load_mocap(
     suffix = path.suffix.lower()
     if suffix == ".amc":
         skeleton = read_asf(find_asf(path, subject))
-        points = amc_joints(skeleton, read_amc(path, skeleton), scale=1.0).astype(np.float64)
-        layout = "cmu31" if tuple(skeleton.names) == _CMU else None
-        if layout is None:
+        if tuple(skeleton.names) != _CMU:
             raise DataError(f"{skeleton.path}: bones {skeleton.names} are not the CMU/HDM05 31-bone skeleton")
-        unit, header_fps = skeleton.scale if scale is None else scale, None
+        points = amc_joints(skeleton, read_amc(path, skeleton), scale=1.0).astype(np.float64)
+        layout, unit, header_fps = "cmu31", skeleton.scale if scale is None else scale, None
     elif suffix == ".bvh":
         bvh = read_bvh(path)
         release = cmu_bvh_release(bvh)
@@ -236,7 +228,9 @@ def load_mocap(
             unit = scale
     else:
         raise DataError(f"{path}: unsupported motion file type {path.suffix!r}; expected .bvh or .amc")
-    points = _to_y_up(points, up)
+    if up not in ("y", "z"):
+        raise DataError(f"up axis must be 'y' or 'z', got {up!r}")
+    points = z_up_to_y_up(points) if up == "z" else points
     unit = _infer_scale(points, path) if unit is None else unit
     joints = normalize_ground((points * unit).astype(np.float32))
     return MocapSequence(joints, layout, header_fps)

@@ -31,11 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sic.data.rotation import rotation_to_y
 from sic.data.skeleton import get_layout
 from sic.utils.errors import DataError
 from sic.utils.io import atomic_dir, read_meta
 
-__all__ = ["MOTION_FORMAT", "MotionRecord", "ground_transform", "normalize_ground", "read_motion_archive", "rotation_to_y", "write_motion_archive"]
+__all__ = ["MOTION_FORMAT", "MotionRecord", "ground_transform", "normalize_ground", "read_motion_archive", "write_motion_archive"]
 
 MOTION_FORMAT = "sic-motion-archive"
 _VERSION = 1
@@ -112,17 +113,6 @@ def _floor_slope(low: np.ndarray, min_spread: float = 0.25) -> np.ndarray:
         resid = low[:, 1] - design @ coef
         keep = resid <= np.median(resid)
     return axes @ coef[:-1]
-
-
-def rotation_to_y(n: np.ndarray) -> np.ndarray:
-    """Rotation matrix taking unit vector ``n`` to ``+y`` (Rodrigues; a half turn about x for ``-y``)."""
-    axis = np.cross(n, [0.0, 1.0, 0.0])
-    s, c = np.linalg.norm(axis), n[1]
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    k = axis / s
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * kx + (1 - c) * kx @ kx
 
 
 def write_motion_archive(

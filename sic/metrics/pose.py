@@ -36,6 +36,7 @@ from sic.metrics.functional import (
     _mpjpe_update,
     _n_mpjpe_update,
     _pa_mpjpe_update,
+    joint_errors,
     mpjpe_per_frame,
 )
 
@@ -287,7 +288,7 @@ class MPJPEPerLabel(Metric):
 
     def update(self, preds: Tensor, target: Tensor, labels: Tensor) -> None:
         """Accumulate ``(B, T, J, 3)`` predictions against targets for ``(B,)`` integer labels."""
-        err = torch.linalg.vector_norm(preds.float() - target.float(), dim=-1).flatten(1)  # (B, T*J)
+        err = joint_errors(preds.float(), target.float()).flatten(1)  # (B, T*J)
         keep = (labels >= 0) & (labels < self.num_labels)
         idx = labels[keep].long()
         self.error_sum.index_add_(0, idx, err[keep].sum(1).double())

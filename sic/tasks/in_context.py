@@ -16,9 +16,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -31,7 +30,7 @@ from torch import Tensor, nn
 from sic.data.batch import SkeletonBatch
 from sic.data.tasks import TASK_IDS
 from sic.losses import mpjpe_loss, n_mpjpe_loss, velocity_loss
-from sic.metrics import MPJPE, MPJPEPerLabel, NMPJPE, PAMPJPE, MPJPEAtFrames
+from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
 from sic.utils.errors import ConfigError
 from sic.utils.io import atomic_write_text
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sic.utils.errors import DataError
+
 __all__ = ["atomic_dir", "atomic_write_text", "read_meta"]
 
 
@@ -79,8 +81,6 @@ def read_meta(path: Path, kind: str, format_name: str, expected: str) -> dict:
     Raises:
         DataError: naming the directory or file when it is missing, not JSON or another format.
     """
-    from sic.utils.errors import DataError
-
     if not path.is_dir():
         raise DataError(f"{kind} {str(path)!r} does not exist (expected a directory with {expected})")
     meta_file = path / "meta.json"

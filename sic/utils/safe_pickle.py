@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import codecs
+import importlib
 import io
 import os
 import pickle
@@ -47,8 +48,6 @@ _TYPES = {
 
 
 def _numpy_func(name: str) -> Any:
-    import importlib
-
     for package in ("numpy._core", "numpy.core"):
         try:
             return getattr(importlib.import_module(f"{package}.{_NUMPY_FUNCS[name]}"), name)

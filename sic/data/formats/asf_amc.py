@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sic.data.formats._rotation import euler_matrix
+from sic.data.rotation import euler_matrix
 from sic.utils.errors import DataError
 
 __all__ = ["AmcMotion", "AsfSkeleton", "amc_joints", "read_amc", "read_asf"]

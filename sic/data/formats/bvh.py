@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sic.data.formats._rotation import euler_matrix
 from sic.data.formats.asf_amc import read_lines
+from sic.data.rotation import euler_matrix
 from sic.utils.errors import DataError
 
 __all__ = ["Bvh", "read_bvh"]

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from sic.data.motion import MotionRecord, normalize_ground, write_motion_archive
 from sic.data.prepare.common import run_cli, summarize
+from sic.data.rotation import axis_angle_matrix, z_up_to_y_up
 from sic.utils.errors import DataError
 
 __all__ = ["AMASS_SPLITS", "BodyModel", "main", "prepare_amass", "read_amass_motion"]
@@ -90,7 +91,7 @@ class BodyModel:
     def joints(self, poses: np.ndarray, trans: np.ndarray, betas: np.ndarray) -> np.ndarray:
         """``(T, 22, 3)`` posed joints from axis-angle ``poses (T, >=66)`` and ``trans (T, 3)``."""
         rest = self.rest_joints(betas)
-        rot = _rodrigues(poses[:, : 3 * BODY_JOINTS].reshape(len(poses), BODY_JOINTS, 3))
+        rot = axis_angle_matrix(poses[:, : 3 * BODY_JOINTS].reshape(len(poses), BODY_JOINTS, 3))
         glob = np.empty_like(rot)
         out = np.empty((len(poses), BODY_JOINTS, 3))
         for j, p in enumerate(self.parents):
@@ -100,17 +101,6 @@ class BodyModel:
                 glob[:, j] = glob[:, p] @ rot[:, j]
                 out[:, j] = out[:, p] + glob[:, p] @ (rest[j] - rest[p])
         return out
-
-
-def _rodrigues(aa: np.ndarray) -> np.ndarray:
-    """Rotation matrices ``(..., 3, 3)`` from axis-angle vectors ``(..., 3)``."""
-    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
-    k = aa / np.maximum(angle, 1e-12)
-    kx = np.zeros((*aa.shape[:-1], 3, 3))
-    kx[..., 0, 1], kx[..., 0, 2], kx[..., 1, 2] = -k[..., 2], k[..., 1], -k[..., 0]
-    kx = kx - np.swapaxes(kx, -1, -2)
-    s, c = np.sin(angle)[..., None], np.cos(angle)[..., None]
-    return np.eye(3) + s * kx + (1 - c) * kx @ kx
 
 
 def _frame_rate(z: dict[str, np.ndarray], path: Path) -> float:
@@ -146,8 +136,7 @@ def read_amass_motion(path: Path, models: dict[str, BodyModel] | None = None, jo
         joints = model.joints(poses.astype(np.float64), trans.astype(np.float64), z.get("betas", np.zeros(10)).astype(np.float64))
     if not np.isfinite(joints).all():
         raise DataError(f"{path}: joints hold NaN or inf values")
-    y_up = np.stack([joints[..., 0], joints[..., 2], -joints[..., 1]], axis=-1)
-    return normalize_ground(y_up.astype(np.float32)), fps
+    return normalize_ground(z_up_to_y_up(joints).astype(np.float32)), fps
 
 
 def _models(body_model: Path) -> dict[str, BodyModel]:

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from sic.data.motion import MotionRecord, ground_transform, write_motion_archive
 from sic.data.prepare.common import run_cli, summarize
+from sic.data.rotation import Z_UP_TO_Y_UP
 from sic.utils.errors import DataError
 from sic.utils.safe_pickle import load_npz_object, load_pickle
 
@@ -85,7 +86,6 @@ EXTRINSICS = {
             ((0.14943228662014008, -0.15650227665901184, 0.7681233882904053, -0.6026304364204407), (-1609.8153076171875, 5177.3359375, 1537.896728515625)),
             ((0.5894251465797424, -0.7818877100944519, 0.13991211354732513, -0.14715361595153809), (-1590.738037109375, -3854.1689453125, 1578.017578125))),
 }  # fmt: skip
-_Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # (x, y, z) z-up -> (x, z, -y) y-up
 
 
 def quaternion_matrix(q: tuple[float, ...]) -> np.ndarray:
@@ -107,8 +107,8 @@ def action_label(name: str) -> str:
 def _camera(subject: str, index: int, rot: np.ndarray, shift: np.ndarray) -> dict[str, np.ndarray]:
     """Camera ``index`` of ``subject`` in the y-up world, after the world moved by ``x -> rot x + shift``."""
     q, centre_mm = EXTRINSICS[subject][index]
-    r = quaternion_matrix(q).T @ _Z_TO_Y.T  # world (y-up) -> camera
-    centre = _Z_TO_Y @ (np.asarray(centre_mm) / 1000.0)
+    r = quaternion_matrix(q).T @ Z_UP_TO_Y_UP.T  # world (y-up) -> camera
+    centre = Z_UP_TO_Y_UP @ (np.asarray(centre_mm) / 1000.0)
     r_new = r @ rot.T
     t = -r_new @ (rot @ centre + shift)
     _, c, f, size = CAMERAS[index]
@@ -134,7 +134,7 @@ def prepare_h36m_videopose3d(positions: Path, detections: Path, output: Path, pr
             views = pos2d.get(subject, {}).get(action)
             if views is None or len(views) != 4:
                 raise DataError(f"{detections}: {subject}/{action}: expected 4 camera views of 2D detections")
-            world = (joints[:, KEEP_32] if joints.shape[1] == 32 else joints) @ _Z_TO_Y.T
+            world = (joints[:, KEEP_32] if joints.shape[1] == 32 else joints) @ Z_UP_TO_Y_UP.T
             rot, shift = ground_transform(world, max_tilt_deg=0.0)  # H3.6M's floor is level: shift only
             world = (world @ rot.T + shift).astype(np.float32)
             for k, view in enumerate(views):

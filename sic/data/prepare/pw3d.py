@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from sic.data.motion import MotionRecord, normalize_ground, rotation_to_y, write_motion_archive
+from sic.data.motion import MotionRecord, normalize_ground, write_motion_archive
 from sic.data.prepare.common import run_cli, summarize
+from sic.data.rotation import rotation_to_y
 from sic.utils.errors import DataError
 from sic.utils.safe_pickle import load_pickle
 

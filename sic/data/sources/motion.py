@@ -76,7 +76,6 @@ class MotionArchiveSource(ClipSource):
         tasks: list[str] | None = None,
     ) -> None:
         self.root = Path(root).expanduser()
-        self.meta_file = self.root / "meta.json"
         self.records = read_motion_archive(self.root)
         first = next(iter(self.records.values()))
         if not fps > 0:
@@ -85,8 +84,11 @@ class MotionArchiveSource(ClipSource):
             if value is not None and value < 1:
                 raise ConfigError(f"MotionArchiveSource {key} must be >= 1, got {value}")
         self.joint_map = get_joint_map(first.layout, self.layout, joint_map)
-        archive_name = json.loads(self.meta_file.read_text())["name"]
-        super().__init__(name or archive_name, tasks)
+        meta = (self.root / "meta.json").read_bytes()
+        super().__init__(name or json.loads(meta)["name"], tasks)
+        # Cached clips are keyed by the archive's content: its sequence table and its joints file.
+        stat = (self.root / "joints.npy").stat()
+        self._fingerprint = [hashlib.sha1(meta).hexdigest(), stat.st_size, stat.st_mtime_ns]
         self.fps, self.clip_frames, self.stride = float(fps), clip_frames, stride
         if val_split not in SPLITS:
             raise ConfigError(f"MotionArchiveSource val_split must be one of {SPLITS}, got {val_split!r}")
@@ -98,10 +100,7 @@ class MotionArchiveSource(ClipSource):
         self._subject_id = {s: i for i, s in enumerate(subjects)}
 
     def _cache_path(self, split: str, length: int, stride: int, cache_dir: Path) -> Path:
-        joints = self.root / "joints.npy"
-        stat = joints.stat()
-        key = [hashlib.sha1(self.meta_file.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns, self.fps, length,
-               stride, self.joint_map.variant, self.has_2d, self.seed, _VERSION]  # fmt: skip
+        key = [*self._fingerprint, self.fps, length, stride, self.joint_map.variant, self.has_2d, self.seed, _VERSION]
         digest = hashlib.sha1(json.dumps(key).encode()).hexdigest()[:12]
         return cache_dir / "motion" / f"{self.name}-{digest}" / split
 
