@@ -7,7 +7,8 @@ transform to the whole group, then draws each item's prompt -- a clip of the sam
 
 Randomness (window offsets, prompt choice, joint masks) is counter-based: a function of
 ``(seed, item index)``. Evaluation uses a fixed seed, so prompts are identical in every test run;
-training draws a fresh seed per batch from torch's RNG (seeded per worker by Lightning).
+training keys its draws by ``(item, position in the training stream)``
+(:mod:`sic.data.samplers`), so they are reproducible across ranks, worker counts and resumes.
 
 Example:
     >>> import tempfile, pathlib
@@ -71,7 +72,8 @@ class TaskBank(Dataset):
         archives: per task id, the archives its query clips come from.
         prompt_archives: per task id, the (training) archives its prompts come from.
         num_frames: ``F``, frames of each input and target.
-        seed: seed of the draws; ``None`` draws a fresh seed per batch (training).
+        seed: seed of the draws; ``None`` draws a fresh seed per batch from torch's RNG (not
+            reproducible; the datamodule instead gives training a fixed seed and ``(item, draw)`` pairs).
         shared_prompt: give every batch one prompt (``prompt_inputs`` of batch size 1), enabling the
             model's prompt cache.
     """
@@ -109,18 +111,25 @@ class TaskBank(Dataset):
     def __getitem__(self, index: int) -> SkeletonBatch:
         return self.__getitems__([index])
 
-    def __getitems__(self, indices: Sequence[int]) -> SkeletonBatch:
-        """Assemble the batch of items ``indices`` (called by the DataLoader with a whole batch)."""
-        index = np.asarray(indices, dtype=np.int64)
-        if index.size == 0 or index.min() < 0 or index.max() >= len(self):
-            raise IndexError(f"item indices must lie in [0, {len(self)}), got {indices}")
+    def __getitems__(self, indices: Sequence[int] | Sequence[tuple[int, int]]) -> SkeletonBatch:
+        """Assemble the batch of items ``indices`` (called by the DataLoader with a whole batch).
+
+        An index is an item, or an ``(item, draw)`` pair (from
+        :class:`~sic.data.samplers.TrainStreamSampler`): the draw number then keys the item's random
+        window offset, prompt and mask, so an item drawn again gets new ones, reproducibly.
+        """
+        given = np.asarray(indices, dtype=np.int64)
+        index = given[:, 0] if given.ndim == 2 else given
+        if index.size == 0 or index.min() < 0 or index.max() >= len(self) or (given.ndim == 2 and given[:, 1].min() < 0):
+            raise IndexError(f"item indices must lie in [0, {len(self)}) (draws >= 0), got {indices}")
+        keys = index + len(self) * given[:, 1] if given.ndim == 2 else index
         seed = self.seed if self.seed is not None else int(torch.randint(0, 2**62, ()).item())
         n, shared = len(index), self.shared_prompt and len(index) > 1
         out: dict[str, np.ndarray] = {}
         task_pos = self.task_of(index)
         for tp in np.unique(task_pos):
             rows = np.nonzero(task_pos == tp)[0]
-            for key, value in self._task_items(int(tp), index[rows], seed, shared).items():
+            for key, value in self._task_items(int(tp), index[rows], keys[rows], seed, shared).items():
                 if key not in out:
                     out[key] = np.zeros((n, *value.shape[1:]), value.dtype)
                 out[key][rows[: len(value)]] = value
@@ -136,8 +145,8 @@ class TaskBank(Dataset):
             meta={"index": torch.from_numpy(index), **meta},
         )
 
-    def _task_items(self, tp: int, keys: np.ndarray, seed: int, shared: bool) -> dict[str, np.ndarray]:
-        """Queries, prompts and metadata of items ``keys`` of task ``tp`` (arrays in ``keys`` order).
+    def _task_items(self, tp: int, items: np.ndarray, keys: np.ndarray, seed: int, shared: bool) -> dict[str, np.ndarray]:
+        """Queries, prompts and metadata of ``items`` of task ``tp``, with random draws keyed by ``keys``.
 
         With ``shared``, the prompt arrays hold one row: the prompt of the first item.
         """
@@ -146,7 +155,7 @@ class TaskBank(Dataset):
         params = task.draw(seed, keys, f, joints)
         if shared:  # one prompt demonstrates one task instance: every query takes the first item's draws
             params = {k: np.repeat(v[:1], len(keys), axis=0) for k, v in params.items()}
-        part, clip = self.queries[tp].locate(keys - self.offsets[tp])
+        part, clip = self.queries[tp].locate(items - self.offsets[tp])
         query = self._assemble(task, self.queries[tp], part, clip, hash_uniform(seed, keys, stream=_OFFSET), params)
         # Prompts: same task, training split, chosen from the item's key; a prompt reuses its
         # query's draws (e.g. the masked joints), so it demonstrates exactly the query's task.

@@ -2,7 +2,9 @@
 
 Training draws items from all trained tasks in one shuffled stream whose task mix is configurable;
 validation and test give one loader per task (so metrics stay per task and a shared prompt per
-batch is possible). Every loader yields :class:`~sic.data.batch.SkeletonBatch`.
+batch is possible). Every loader yields :class:`~sic.data.batch.SkeletonBatch`. Under DDP each
+rank gets its share of the same streams (:mod:`sic.data.samplers`), so metrics summed over ranks
+equal the single-process ones and a resumed run sees the batches it had not yet trained on.
 
 Example:
     >>> from sic.data import InContextDataModule
@@ -16,17 +18,19 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader
 
 from sic.data.archive import ClipArchive
 from sic.data.bank import TaskBank
 from sic.data.batch import SkeletonBatch
+from sic.data.samplers import EvalShardSampler, ResumableDataLoader, TrainStreamSampler
 from sic.data.skeleton import get_layout
 from sic.data.sources import ClipSource, ProceduralSource
 from sic.data.sources.base import default_cache_dir
@@ -75,6 +79,9 @@ class InContextDataModule(L.LightningDataModule):
         seed: seed of the evaluation draws (prompts, masks).
         pin_memory: pin batches for faster host-to-GPU copies.
     """
+
+    # Evaluation batches are dealt whole to ranks, so a small split may leave a rank without any.
+    allow_zero_length_dataloader_with_multiple_devices = True
 
     def __init__(
         self,
@@ -168,37 +175,50 @@ class InContextDataModule(L.LightningDataModule):
         """Open (or generate) the archives of the splits ``stage`` needs."""
         shared = self.eval_prompts == "shared"
         if stage in ("fit", None) and self.train_tasks:
-            self.banks["train"] = self._bank("train", self.train_tasks, seed=None)
+            self.banks["train"] = self._bank("train", self.train_tasks, seed=self._train_seed())
         if stage in ("fit", "validate", None):
             self.banks.update({f"val/{t}": self._bank("val", [t], self.seed, shared) for t in self.tasks})
         if stage in ("test", "predict", None):
             self.banks.update({f"test/{t}": self._bank("test", [t], self.seed, shared) for t in self.tasks})
 
     # -- loaders --------------------------------------------------------------------------------
-    def _loader(self, bank: TaskBank, batch_size: int, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:
-        return DataLoader(bank, batch_size=batch_size, sampler=sampler, shuffle=False, collate_fn=_first,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory,
-                          persistent_workers=self.num_workers > 0, drop_last=False)  # fmt: skip
+    def _ranks(self) -> tuple[int, int]:
+        """``(world size, rank)`` of the attached trainer (1, 0 without one)."""
+        trainer = self.trainer
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
-    def _train_sampler(self, bank: TaskBank) -> torch.utils.data.Sampler:
+    def _train_seed(self) -> int:
+        # The run's seed (seed_everything) and the data seed both change the training stream.
+        return self.seed * 7919 + int(os.environ.get("PL_GLOBAL_SEED", 0))
+
+    def _loader(self, bank: TaskBank, batch_size: int, sampler: torch.utils.data.Sampler,
+                cls: type[DataLoader] = DataLoader) -> DataLoader:  # fmt: skip
+        return cls(bank, batch_size=batch_size, sampler=sampler, shuffle=False, collate_fn=_first,
+                   num_workers=self.num_workers, pin_memory=self.pin_memory,
+                   persistent_workers=self.num_workers > 0, drop_last=False)  # fmt: skip
+
+    def _train_sampler(self, bank: TaskBank) -> TrainStreamSampler:
+        world, rank = self._ranks()
         sizes = np.asarray(bank.task_sizes(), dtype=np.float64)
-        if self.mixing == "proportional":
-            return RandomSampler(bank, num_samples=self.epoch_size)
-        weights = np.ones(len(sizes)) if self.mixing == "balanced" else np.array([self.mixing.get(t.id, 0.0) for t in bank.tasks])
-        if (weights < 0).any() or weights.sum() <= 0:
-            raise ConfigError(f"data.mixing weights must be >= 0 with a positive sum, got {self.mixing}")
-        per_item = np.repeat(weights / weights.sum() / sizes, bank.task_sizes())
-        return WeightedRandomSampler(torch.from_numpy(per_item), num_samples=self.epoch_size or len(bank), replacement=True)
+        weights = None
+        if self.mixing != "proportional":
+            mix = np.ones(len(sizes)) if self.mixing == "balanced" else np.array([self.mixing.get(t.id, 0.0) for t in bank.tasks])
+            if (mix < 0).any() or mix.sum() <= 0:
+                raise ConfigError(f"data.mixing weights must be >= 0 with a positive sum, got {self.mixing}")
+            weights = np.repeat(mix / mix.sum() / sizes, bank.task_sizes())
+        return TrainStreamSampler(len(bank), self.epoch_size, weights, self._train_seed(), world, rank)
 
     def train_dataloader(self) -> DataLoader:
-        """Mixed-task training loader."""
+        """Mixed-task training loader: one stream per epoch shared by all ranks, resumable mid-epoch."""
         if "train" not in self.banks:
             raise ConfigError(f"nothing to train: every task in {self.tasks} is held out")
         bank = self.banks["train"]
-        return self._loader(bank, self.batch_size, self._train_sampler(bank))
+        return self._loader(bank, self.batch_size, self._train_sampler(bank), ResumableDataLoader)
 
     def _eval_loaders(self, split: str) -> list[DataLoader]:
-        return [self._loader(self.banks[f"{split}/{t}"], self.eval_batch_size) for t in self.tasks]
+        world, rank = self._ranks()
+        return [self._loader(bank, self.eval_batch_size, EvalShardSampler(len(bank), self.eval_batch_size, world, rank))
+                for bank in (self.banks[f"{split}/{t}"] for t in self.tasks)]  # fmt: skip
 
     def val_dataloader(self) -> list[DataLoader]:
         """One validation loader per task, in ``self.tasks`` order."""

@@ -323,6 +323,11 @@ def procrustes_align(preds: Tensor, target: Tensor) -> Tensor:
         True
     """
     preds, target = _check_inputs(preds, target)
+    with torch.autocast(preds.device.type, enabled=False):  # SVD/det have no low-precision kernels
+        return _procrustes_align(preds, target)
+
+
+def _procrustes_align(preds: Tensor, target: Tensor) -> Tensor:
     dim = preds.shape[-1]
     mu_p = preds.mean(dim=-2, keepdim=True)
     mu_t = target.mean(dim=-2, keepdim=True)

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
+from torchmetrics import MeanMetric
 
 from sic.data.batch import SkeletonBatch
 from sic.data.tasks import TASK_IDS
@@ -68,6 +70,7 @@ class TaskMetrics(nn.Module):
     ) -> None:
         super().__init__()
         self.task_id = task_id
+        self.loss = MeanMetric()
         self.mpjpe = MPJPE()
         self.class_names = list(class_names)
         if self.class_names:
@@ -82,9 +85,14 @@ class TaskMetrics(nn.Module):
         self.ratios = tuple(ratios) if task_id == "joint_completion" else ()
         self.per_ratio = nn.ModuleList(MPJPE() for _ in self.ratios)
 
-    def update(self, pred: Tensor, batch: SkeletonBatch) -> None:
-        """Accumulate the errors of ``pred`` ``(B, F, J, 3)`` against ``batch.targets``."""
-        pred, target = pred.float(), batch.targets.float()
+    def update(self, pred: Tensor, batch: SkeletonBatch, loss: Tensor | None = None) -> None:
+        """Accumulate the errors of ``pred`` ``(B, F, J, 3)`` against ``batch.targets``, and the batch's mean ``loss``."""
+        with torch.autocast(pred.device.type, enabled=False):  # metrics in fp32 under bf16/16-mixed precision
+            self._update(pred.float(), batch.targets.float(), batch, loss)
+
+    def _update(self, pred: Tensor, target: Tensor, batch: SkeletonBatch, loss: Tensor | None) -> None:
+        if loss is not None:
+            self.loss.update(loss.detach().float(), weight=batch.batch_size)
         self.mpjpe.update(pred, target)
         if self.class_names:
             self.per_label.update(pred, target, batch.meta["label"])
@@ -101,8 +109,18 @@ class TaskMetrics(nn.Module):
                 metric.update(pred[rows], target[rows], batch.mask[rows])
 
     def compute(self) -> dict[str, Tensor]:
-        """Metric name → value in mm (metrics without samples are left out)."""
-        out = {"mpjpe": self.mpjpe.compute()}
+        """Metric name → value in mm; empty if no rank saw a sample, metrics without samples left out.
+
+        Under DDP every rank must call this (each ``compute`` sums states over ranks), whatever it
+        saw itself; what is left out is decided from the summed states, so all ranks agree.
+        """
+        with warnings.catch_warnings():  # a rank without batches of this task computes before updating
+            warnings.filterwarnings("ignore", message=".*compute.*before.*update.*")
+            out = self._compute()
+        return {k: v for k, v in out.items() if torch.isfinite(v)} if torch.isfinite(out["mpjpe"]) else {}
+
+    def _compute(self) -> dict[str, Tensor]:
+        out = {"mpjpe": self.mpjpe.compute(), "loss": self.loss.compute()}
         if self.horizons:
             for h, v in zip(self.horizons, self.at_frames.compute().reshape(-1)):  # one horizon: a 0-d result
                 out[f"mpjpe_{h}ms"] = v
@@ -112,15 +130,14 @@ class TaskMetrics(nn.Module):
         if hasattr(self, "masked"):
             out["mpjpe_masked"] = self.masked.compute()
         for r, metric in zip(self.ratios, self.per_ratio):
-            if metric.update_count:
-                out[f"mpjpe_masked_{round(r * 100)}"] = metric.compute()
-        if self.class_names and self.per_label.update_count:
+            out[f"mpjpe_masked_{round(r * 100)}"] = metric.compute()
+        if self.class_names:
             per_label = self.per_label.compute()
             seen = torch.isfinite(per_label)
-            out["mpjpe_action_mean"] = per_label[seen].mean()  # per action, then over actions (H3.6M protocol)
-            for name, v, ok in zip(self.class_names, per_label, seen):
-                if ok:
-                    out[f"mpjpe_action/{name}"] = v
+            # per action, then over actions (H3.6M protocol); NaN (dropped) when no action was seen
+            out["mpjpe_action_mean"] = per_label[seen].mean() if seen.any() else per_label.new_tensor(float("nan"))
+            for name, v in zip(self.class_names, per_label):
+                out[f"mpjpe_action/{name}"] = v
         return out
 
     def reset(self) -> None:
@@ -141,6 +158,8 @@ class InContextTask(L.LightningModule):
         decay_all_parameters: apply weight decay to norms, biases and embeddings too (the reference);
             by default they are excluded, as is usual for transformers.
         scheduler_interval: step the scheduler every ``"epoch"`` or every optimiser ``"step"``.
+        compile: run the network through ``torch.compile`` (``nn.Module.compile``: parameters and
+            checkpoints are unchanged; the first steps pay the compilation).
     """
 
     monitor = "val/mpjpe"
@@ -154,6 +173,7 @@ class InContextTask(L.LightningModule):
         loss_weights: dict[str, float] | None = None,
         decay_all_parameters: bool = False,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
+        compile: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
@@ -166,6 +186,8 @@ class InContextTask(L.LightningModule):
         self.loss_weights = weights
         self.decay_all_parameters = decay_all_parameters
         self.scheduler_interval = scheduler_interval
+        if compile:
+            self.net.compile()
         self.metrics = nn.ModuleDict()
         self.task_ids: list[str] = []
         self.trained_tasks: list[str] = []
@@ -215,9 +237,7 @@ class InContextTask(L.LightningModule):
         for k in batch.task.unique().tolist():
             rows = batch.task == k
             part = batch if rows.all() else batch.select(rows)
-            loss = self._loss(pred[rows], part.targets)
-            self.log(f"{split}/{TASK_IDS[k]}/loss", loss, batch_size=part.batch_size, add_dataloader_idx=False)
-            self.metrics[split][TASK_IDS[k]].update(pred[rows], part)
+            self.metrics[split][TASK_IDS[k]].update(pred[rows], part, self._loss(pred[rows], part.targets))
 
     def validation_step(self, batch: SkeletonBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         """Accumulate validation metrics of the batch's task."""
@@ -238,8 +258,6 @@ class InContextTask(L.LightningModule):
         values: dict[str, Tensor] = {}
         for t in self.task_ids:
             metrics = self.metrics[split][t]
-            if not metrics.mpjpe.update_count:
-                continue
             values.update({f"{split}/{t}/{k}": v for k, v in metrics.compute().items()})
             metrics.reset()
         trained = [values[f"{split}/{t}/mpjpe"] for t in self.trained_tasks if f"{split}/{t}/mpjpe" in values]
@@ -249,20 +267,26 @@ class InContextTask(L.LightningModule):
         return {k: float(v) for k, v in values.items()}
 
     def on_validation_epoch_end(self) -> None:
-        """Log per-task validation metrics and their mean."""
-        self._epoch_metrics("val")
+        """Log per-task validation metrics and their mean; ``sic validate`` also reports them like ``sic test``."""
+        values = self._epoch_metrics("val")
+        if self.trainer.state.fn == "validate":
+            self._report(values, "val")
 
     def on_test_epoch_end(self) -> None:
         """Log test metrics, print a per-task table and write ``test_metrics.json`` to the log dir."""
         values = self._epoch_metrics("test")
-        self._report(values)
+        self._report(values, "test")
+
+    def _report(self, values: dict[str, float], split: str) -> None:
+        log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)  # a collective under DDP: every rank
+        self._write_report(values, split, log_dir)
 
     @rank_zero_only
-    def _report(self, values: dict[str, float]) -> None:
-        log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
-        atomic_write_text(log_dir / "test_metrics.json", json.dumps(values, indent=1, sort_keys=True))
-        print(format_table(values, "test"))
-        print(f"test metrics written to {log_dir / 'test_metrics.json'}")
+    def _write_report(self, values: dict[str, float], split: str, log_dir: Path) -> None:
+        path = log_dir / f"{split}_metrics.json"
+        atomic_write_text(path, json.dumps(values, indent=1, sort_keys=True))
+        print(format_table(values, split))
+        print(f"{split} metrics written to {path}")
 
     # -- optimisation ---------------------------------------------------------------------------
     def configure_optimizers(self):  # noqa: ANN201
@@ -295,7 +319,7 @@ def format_table(values: dict[str, float], split: str) -> str:
     lines = [f"{split} metrics (mm)"]
     width = max(len(t) for t in rows)
     for task, metrics in rows.items():
-        cells = "  ".join(f"{k} {v:8.2f}" for k, v in metrics.items())
+        cells = "  ".join(f"{k} {v:8.2f}" for k, v in metrics.items() if k != "loss")
         lines.append(f"  {task:<{width}}  {cells}")
     if f"{split}/mpjpe" in values:
         lines.append(f"  {'mean (trained tasks)':<{width}}  mpjpe {values[f'{split}/mpjpe']:8.2f}")
