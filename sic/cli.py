@@ -15,17 +15,20 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 import yaml
 from jsonargparse import ArgumentError
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.cli import ArgsType, LightningCLI
 
 import sic
 import sic.data  # noqa: F401  (registers the datamodules for short class names)
 import sic.models  # noqa: F401
 import sic.tasks  # noqa: F401
+from sic.utils.checkpoint import AtomicCheckpointIO
 from sic.utils.errors import CheckpointError, ConfigError, SicError
 
 __all__ = ["SicCLI", "main"]
@@ -48,7 +51,14 @@ def check_checkpoint(ckpt: str | None) -> None:
 
 
 class SicCLI(LightningCLI):
-    """LightningCLI with checkpoint checks before every subcommand."""
+    """LightningCLI with checkpoint checks before every subcommand and atomic checkpoint writes."""
+
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        """Build the Trainer; swap Lightning's default checkpoint writer for :class:`AtomicCheckpointIO`."""
+        trainer = super().instantiate_trainer(**kwargs)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # a user-chosen plugin is kept
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        return trainer
 
     def _check_checkpoint(self) -> None:
         check_checkpoint(self.config.get(self.subcommand, {}).get("ckpt_path"))

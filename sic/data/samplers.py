@@ -92,7 +92,7 @@ class TrainStreamSampler(DistributedSampler):
         padded = self.num_samples * self.num_replicas
         take = np.arange(padded) % self.total  # wrap around so every rank gets as many items
         mine = take[self.rank :: self.num_replicas][self.skip :]
-        self.skip = 0  # a resume skips once
+        self.skip = 0  # skipping applies to one pass (a resumed epoch)
         return iter(zip(items[mine].tolist(), draws[mine].tolist()))
 
     def __len__(self) -> int:
@@ -131,17 +131,24 @@ class EvalShardSampler(DistributedSampler):
 class ResumableDataLoader(DataLoader):
     """A DataLoader whose position in the epoch survives a checkpoint (Lightning's stateful-loader protocol).
 
-    The sampler must have ``epoch``, ``set_epoch`` and ``skip`` (items to skip once), as
-    :class:`TrainStreamSampler` does.
+    The sampler must have ``epoch``, ``set_epoch`` and ``skip`` (items to skip in its next pass), as
+    :class:`TrainStreamSampler` does. A stored position applies only to the epoch it was stored in:
+    a run resumed from an end-of-epoch checkpoint starts the next epoch from its beginning.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._yielded = 0
+        self._resume: tuple[int, int] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        sampler = self.sampler
-        self._yielded = sampler.skip // (self.batch_size or 1)
+        # A generator: nothing (not even worker prefetching) starts before the first batch is asked
+        # for, which Lightning does after it has set the epoch.
+        sampler, skip = self.sampler, 0
+        if self._resume is not None and self._resume[0] == sampler.epoch:
+            skip = self._resume[1]
+        self._resume = None
+        sampler.skip, self._yielded = skip * (self.batch_size or 1), skip
         for batch in super().__iter__():
             self._yielded += 1
             yield batch
@@ -151,9 +158,6 @@ class ResumableDataLoader(DataLoader):
         return {"epoch": self.sampler.epoch, "batches": self._yielded}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Continue the stored epoch after its first ``batches`` batches (next epoch if it was complete)."""
-        epoch, batches = int(state["epoch"]), int(state["batches"])
-        if batches >= len(self):
-            epoch, batches = epoch + 1, 0
-        self.sampler.set_epoch(epoch)
-        self.sampler.skip = batches * (self.batch_size or 1)
+        """Continue epoch ``state["epoch"]`` after its first ``state["batches"]`` batches."""
+        self._resume = (int(state["epoch"]), int(state["batches"]))
+        self.sampler.set_epoch(self._resume[0])

@@ -1,0 +1,1 @@
+"""Helpers shared by tests; subprocess runs import them with ``PYTHONPATH=tests``."""
