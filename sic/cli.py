@@ -29,6 +29,7 @@ import sic.data  # noqa: F401  (registers the datamodules for short class names)
 import sic.models  # noqa: F401
 import sic.tasks  # noqa: F401
 from sic.utils.checkpoint import AtomicCheckpointIO
+from sic.utils.distributed import exit_with_parent
 from sic.utils.errors import CheckpointError, ConfigError, SicError
 
 __all__ = ["SicCLI", "main"]
@@ -113,6 +114,8 @@ def main(args: ArgsType = None) -> None:
     Set ``SIC_DEBUG=1`` to see full tracebacks of input errors.
     """
     debug = os.environ.get("SIC_DEBUG", "") not in ("", "0")
+    if os.environ.get("LOCAL_RANK", "0") != "0":  # a rank started by a launcher (Lightning DDP, torchrun, srun)
+        exit_with_parent()
     try:
         argv = sys.argv[1:] if args is None else args
         if isinstance(argv, list):
