@@ -22,9 +22,10 @@ import torch
 import yaml
 from jsonargparse import ArgumentError
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
-from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningCLI, SaveConfigCallback
 
 import sic
+import sic.callbacks  # noqa: F401
 import sic.data  # noqa: F401  (registers the datamodules for short class names)
 import sic.models  # noqa: F401
 import sic.tasks  # noqa: F401
@@ -49,6 +50,21 @@ def check_checkpoint(ckpt: str | None) -> None:
         raise CheckpointError(f"checkpoint {ckpt!r} is corrupt or not a Lightning checkpoint ({reason[:160]})") from None
     if not isinstance(state, dict) or "state_dict" not in state:
         raise CheckpointError(f"checkpoint {ckpt!r} has no 'state_dict': not a Lightning checkpoint")
+
+
+class LogConfigCallback(SaveConfigCallback):
+    """Save ``config.yaml`` in the log dir (Lightning's behaviour) and log the whole run config to every logger.
+
+    W&B, TensorBoard and CSV then show the exact composed configuration (model, data, trainer, seed)
+    next to the metrics, which is what a sweep needs to compare runs. Runs on rank 0 only.
+    """
+
+    def save_config(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Log the config as hyperparameters (nested dicts: ``model``, ``data``, ``trainer``, ...)."""
+        del pl_module, stage  # unused
+        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False, skip_check=True))
+        for logger in trainer.loggers:
+            logger.log_hyperparams(config)
 
 
 class SicCLI(LightningCLI):
@@ -126,6 +142,7 @@ def main(args: ArgsType = None) -> None:
             subclass_mode_model=True,
             subclass_mode_data=True,
             seed_everything_default=0,
+            save_config_callback=LogConfigCallback,
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             parser_kwargs={"version": f"sic {sic.__version__}", "exit_on_error": debug},

@@ -237,6 +237,14 @@ class InContextDataModule(L.LightningDataModule):
         del dataloader_idx  # unused
         return batch.to(device, non_blocking=True)
 
+    def eval_samples(self, split: str, task: str, count: int) -> SkeletonBatch:
+        """``count`` fixed samples of ``task``'s ``split`` bank, spread evenly over it (for visualisation)."""
+        key = f"{split}/{task}"
+        if key not in self.banks:
+            self.setup("fit" if split == "val" else "test")
+        bank = self.banks[key]
+        return bank.__getitems__(np.unique(np.linspace(0, len(bank) - 1, max(count, 1)).astype(np.int64)))
+
     # -- statistics -----------------------------------------------------------------------------
     def mean_target_pose(self, per_task: bool = False, max_items: int = 4096) -> torch.Tensor:
         """Mean training target (static TUP, paper Eq. 2): ``(1, F, J, 3)``, or ``(len(TASK_IDS), F, J, 3)`` per task.
