@@ -62,7 +62,7 @@ class LogConfigCallback(SaveConfigCallback):
     def save_config(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Log the config as hyperparameters (nested dicts: ``model``, ``data``, ``trainer``, ...)."""
         del pl_module, stage  # unused
-        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False, skip_check=True))
+        config = yaml.safe_load(self.parser.dump(self.config, skip_check=True))
         for logger in trainer.loggers:
             logger.log_hyperparams(config)
 
