@@ -11,11 +11,10 @@ worker does. Prints ``samples_per_s`` (median batch time) in one JSON line with 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
-
-import numpy as np
 
 from sic.data import TASK_IDS, InContextDataModule
 from sic.data.sources import ProceduralSource
@@ -41,10 +40,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     dm.setup("fit")
     prepare_s = time.perf_counter() - t0
     bank = dm.banks["train"]
-    rng = np.random.default_rng(0)
+    stream = itertools.cycle(dm.train_dataloader().sampler)  # the (item, draw) pairs training asks for
     times = []
     for i in range(args.batches + 2):
-        idx = rng.integers(0, len(bank), args.batch)
+        idx = list(itertools.islice(stream, args.batch))
         t = time.perf_counter()
         bank.__getitems__(idx)
         if i >= 2:  # warm-up: page in the memory-mapped archives
