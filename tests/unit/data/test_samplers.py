@@ -73,9 +73,14 @@ class _Echo(torch.utils.data.Dataset):
         return index
 
 
-def test_loader_resumes_after_the_batches_it_handed_out():
+@pytest.mark.parametrize("workers", [0, 2])
+def test_loader_resumes_after_the_batches_it_handed_out(workers):
     ds = _Echo()
-    make = lambda: ResumableDataLoader(ds, batch_size=4, sampler=TrainStreamSampler(len(ds), seed=3), collate_fn=list)  # noqa: E731
+
+    def make():
+        return ResumableDataLoader(ds, batch_size=4, sampler=TrainStreamSampler(len(ds), seed=3), collate_fn=list,
+                                   num_workers=workers, persistent_workers=workers > 0)  # fmt: skip
+
     full = make()
     full.sampler.set_epoch(2)
     batches = [[i for i, _ in b] for b in full]
