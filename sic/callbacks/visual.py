@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from sic.utils.imports import require
+from sic.utils.io import atomic_file
 
 __all__ = ["SkeletonAnimation", "plot_horizons", "render_animation"]
 
@@ -94,14 +95,11 @@ def render_animation(panels: Sequence[Panel], bones: np.ndarray, path: str | Pat
 
     fig.tight_layout()
     animation = FuncAnimation(fig, draw, frames=frames, blit=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        animation.save(tmp, writer=PillowWriter(fps=fps))
-        tmp.replace(path)
+        with atomic_file(path, suffix=f".tmp{path.suffix}") as tmp:  # Pillow picks the format by extension
+            animation.save(tmp, writer=PillowWriter(fps=fps))
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -128,14 +126,11 @@ def plot_horizons(curves: dict[str, dict[int, float]], path: str | Path, title: 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        fig.savefig(tmp, format="png")
-        tmp.replace(path)
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -50,6 +50,8 @@ def _check_rank(num_replicas: int, rank: int) -> None:
 class TrainStreamSampler(DistributedSampler):
     """An epoch's training items as ``(item, draw)`` pairs, the same global stream on every rank.
 
+    Lightning selects the epoch with ``set_epoch`` (inherited) before every epoch.
+
     Args:
         size: number of items in the bank.
         num_samples: items per epoch over all ranks (default ``size``).
@@ -73,10 +75,6 @@ class TrainStreamSampler(DistributedSampler):
         self.seed, self.num_replicas, self.rank = seed, num_replicas, rank
         self.num_samples = math.ceil(self.total / num_replicas)  # per rank: every rank runs the same number of steps
         self.epoch, self.skip = 0, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select epoch ``epoch``'s stream (called by Lightning before every epoch)."""
-        self.epoch = epoch
 
     def global_stream(self, epoch: int) -> np.ndarray:
         """All items of epoch ``epoch`` in order, ``(num_samples,)`` before sharding."""
@@ -111,15 +109,10 @@ class EvalShardSampler(DistributedSampler):
 
     def __init__(self, size: int, batch_size: int, num_replicas: int = 1, rank: int = 0) -> None:
         _check_rank(num_replicas, rank)
-        self.size, self.batch_size, self.num_replicas, self.rank = size, batch_size, num_replicas, rank
-        self.epoch, self.skip = 0, 0
+        self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0  # the order ignores the epoch
         batches = range(rank, math.ceil(size / batch_size), num_replicas)
         self.indices = [i for b in batches for i in range(b * batch_size, min((b + 1) * batch_size, size))]
         self.num_samples = len(self.indices)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Evaluation order does not depend on the epoch."""
-        self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices)

@@ -8,18 +8,9 @@ Example:
 
 from __future__ import annotations
 
-from lightning_utilities.core.imports import RequirementCache
+from lightning_utilities.core.imports import module_available
 
 __all__ = ["module_available", "require"]
-
-_CACHE: dict[str, RequirementCache] = {}
-
-
-def module_available(module: str) -> bool:
-    """True if ``module`` can be imported (checked once per process)."""
-    if module not in _CACHE:
-        _CACHE[module] = RequirementCache(module=module)
-    return bool(_CACHE[module])
 
 
 def require(module: str, extra: str) -> None:

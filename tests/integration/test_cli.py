@@ -1,11 +1,10 @@
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers.runs import run_sic as _sic
 
 from sic.cli import main
 
@@ -17,12 +16,6 @@ SMOKE = str(REPO / "configs" / "smoke" / "sic.yaml")
 def env(run_dir, cache_dir, monkeypatch):
     monkeypatch.setenv("SIC_CACHE", str(cache_dir))
     return run_dir
-
-
-def _sic(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = shutil.which("sic") or str(Path(sys.executable).parent / "sic")
-    cmd = [exe] if Path(exe).exists() else [sys.executable, "-m", "sic"]
-    return subprocess.run([*cmd, *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy(), timeout=600)
 
 
 def test_fit_test_predict_through_the_sic_command(env):
