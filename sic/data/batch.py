@@ -1,7 +1,8 @@
 """The one batch type every datamodule delivers: :class:`SkeletonBatch`.
 
 Shapes are ``(B, T, J, C)``: batch, frames, joints, channels. In-context tasks fill the prompt
-fields; single-task methods leave them ``None``. Per-sample scalars (frame rate, clip index,
+fields; single-task methods leave them ``None``. Static poses are one-frame sequences and pose
+pairs ``(A, B)`` two-frame ones; their captions travel in ``texts``. Per-sample scalars (frame rate, clip index,
 action label, masking ratio, ...) travel in ``meta``, always as ``(B,)`` tensors so that
 Lightning can move and split them.
 
@@ -31,13 +32,14 @@ class SkeletonBatch:
     Attributes:
         inputs: query input ``(B, T, J, C_in)``; 2D inputs are ``(x, y, 0)``.
         targets: query target ``(B, T, J, 3)``.
-        task: ``(B,)`` int64 index into :data:`sic.data.tasks.TASK_IDS`.
+        task: ``(B,)`` int64 index into :data:`sic.data.tasks.TASK_IDS` (``-1`` outside the in-context bank).
         prompt_inputs: prompt input ``(B, T, J, C_in)``, or ``(1, T, J, C_in)`` when the whole batch
             shares one prompt; ``None`` outside in-context learning.
         prompt_targets: prompt target, same shape as ``prompt_inputs``.
         mask: ``(B, T, J)`` bool, True where the query input was hidden (joint completion, in-between);
             metrics on "masked joints" read it.
         meta: per-sample ``(B,)`` tensors: ``fps``, ``index`` (clip), ``label``, ``subject``, ...
+        texts: captions, ``K`` per sample in sample-major order (``len(texts) == K * B``), or ``None``.
     """
 
     inputs: Tensor
@@ -47,6 +49,7 @@ class SkeletonBatch:
     prompt_targets: Tensor | None = None
     mask: Tensor | None = None
     meta: dict[str, Tensor] = field(default_factory=dict)
+    texts: tuple[str, ...] | None = None
 
     @property
     def batch_size(self) -> int:
@@ -66,8 +69,14 @@ class SkeletonBatch:
         def pick(x: Tensor | None) -> Tensor | None:
             return x if x is None or shared else x[rows]
 
+        texts = self.texts
+        if texts is not None:
+            k = len(texts) // self.batch_size
+            picked = torch.arange(self.batch_size)[rows.cpu()].tolist()
+            texts = tuple(texts[i * k + j] for i in picked for j in range(k))
         return replace(
             self,
+            texts=texts,
             inputs=self.inputs[rows],
             targets=self.targets[rows],
             task=self.task[rows],
@@ -83,11 +92,11 @@ class SkeletonBatch:
         def move(x: Tensor | None) -> Tensor | None:
             return None if x is None else x.to(device, non_blocking=non_blocking)
 
-        kwargs = {f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "meta"}
-        return SkeletonBatch(**kwargs, meta={k: move(v) for k, v in self.meta.items()})
+        kwargs = {f.name: move(getattr(self, f.name)) for f in fields(self) if f.name not in ("meta", "texts")}
+        return SkeletonBatch(**kwargs, meta={k: move(v) for k, v in self.meta.items()}, texts=self.texts)
 
     def pin_memory(self) -> SkeletonBatch:
         """Page-lock every tensor (called by ``DataLoader(pin_memory=True)``)."""
-        kwargs = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "meta"}
+        kwargs = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("meta", "texts")}
         kwargs = {k: None if v is None else v.pin_memory() for k, v in kwargs.items()}
-        return SkeletonBatch(**kwargs, meta={k: v.pin_memory() for k, v in self.meta.items()})
+        return SkeletonBatch(**kwargs, meta={k: v.pin_memory() for k, v in self.meta.items()}, texts=self.texts)

@@ -31,6 +31,8 @@ class SkeletonLayout:
         parents: parent index per joint, ``-1`` for the single root.
         flip_pairs: ``(left, right)`` index pairs swapped by a horizontal flip.
         description: where the layout comes from.
+        parts: named body parts ``(name, joint indices)``: head, left/right arm, left/right leg
+            (used by part-wise augmentation and part-level text methods).
     """
 
     name: str
@@ -38,6 +40,7 @@ class SkeletonLayout:
     parents: tuple[int, ...]
     flip_pairs: tuple[tuple[int, int], ...] = ()
     description: str = ""
+    parts: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.parents):
@@ -71,6 +74,11 @@ class SkeletonLayout:
     def bones(self) -> np.ndarray:
         """``(J - 1, 2)`` int array of ``(parent, child)`` pairs in child order."""
         return np.array([(p, c) for c, p in enumerate(self.parents) if p != -1], dtype=np.int64)
+
+    @property
+    def body_parts(self) -> dict[str, tuple[int, ...]]:
+        """Body part name → joint indices (empty if the layout declares none)."""
+        return dict(self.parts)
 
     @cached_property
     def flip_permutation(self) -> np.ndarray:
@@ -154,6 +162,8 @@ H36M17 = register_layout(
         parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
         flip_pairs=((4, 1), (5, 2), (6, 3), (11, 14), (12, 15), (13, 16)),
         description="Human3.6M 17-joint layout (VideoPose3D/MotionBERT order); joint 9 is neck/nose.",
+        parts=(("head", (9, 10)), ("left_arm", (11, 12, 13)), ("right_arm", (14, 15, 16)),
+               ("left_leg", (4, 5, 6)), ("right_leg", (1, 2, 3))),  # fmt: skip
     )
 )
 
@@ -163,6 +173,9 @@ _SMPL_NAMES = (
     "L_elbow", "R_elbow", "L_wrist", "R_wrist", "L_hand", "R_hand",
 )  # fmt: skip
 _SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+# UniPose's tokenizer parts (posegpt/models/pose_vqvae.py@14de673), indices of the 22 body joints
+_SMPL_PARTS = (("head", (12, 15)), ("left_arm", (13, 16, 18, 20)), ("right_arm", (14, 17, 19, 21)),
+               ("left_leg", (1, 4, 7, 10)), ("right_leg", (2, 5, 8, 11)))  # fmt: skip
 SMPL24 = register_layout(
     SkeletonLayout(
         name="smpl24",
@@ -170,6 +183,7 @@ SMPL24 = register_layout(
         parents=_SMPL_PARENTS,
         flip_pairs=_pairs(_SMPL_NAMES, "L_", "R_"),
         description="SMPL body joints (24, with hands); canonical frame y-up, facing +z, subject's left at +x.",
+        parts=tuple((n, j + ((22,) if n == "left_arm" else (23,) if n == "right_arm" else ())) for n, j in _SMPL_PARTS),
     )
 )
 SMPL22 = register_layout(
@@ -179,6 +193,7 @@ SMPL22 = register_layout(
         parents=_SMPL_PARENTS[:22],
         flip_pairs=_pairs(_SMPL_NAMES[:22], "L_", "R_"),
         description="SMPL body joints without the two hand joints (AMASS/3DPW prediction protocols).",
+        parts=_SMPL_PARTS,
     )
 )
 
@@ -199,6 +214,8 @@ NTU25 = register_layout(
             (_NTU_NAMES.index(n), _NTU_NAMES.index(n.replace("Left", "Right"))) for n in _NTU_NAMES if "Left" in n
         ),
         description="NTU RGB+D Kinect v2 25-joint layout (Kinect SDK tree).",
+        parts=(("head", (2, 3)), ("left_arm", (4, 5, 6, 7, 21, 22)), ("right_arm", (8, 9, 10, 11, 23, 24)),
+               ("left_leg", (12, 13, 14, 15)), ("right_leg", (16, 17, 18, 19))),  # fmt: skip
     )
 )
 
@@ -216,5 +233,8 @@ CMU31 = register_layout(
                  26, 27, 28, 27),  # fmt: skip
         flip_pairs=_pairs(_CMU_NAMES, "l", "r"),
         description="CMU ASF bone order (31 joints = bone end points, root = pelvis).",
+        parts=(("head", (14, 15, 16)), ("left_arm", (17, 18, 19, 20, 21, 22, 23)),
+               ("right_arm", (24, 25, 26, 27, 28, 29, 30)), ("left_leg", (1, 2, 3, 4, 5)),
+               ("right_leg", (6, 7, 8, 9, 10))),  # fmt: skip
     )
 )

@@ -27,11 +27,15 @@ from sic.metrics.functional import (
     procrustes_align,
 )
 from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
+from sic.metrics.retrieval import RetrievalRecall, retrieval_ranks
+from sic.metrics.tokens import CodebookUsage
 
 __all__ = [
     "MPJPE",
     "NMPJPE",
     "PAMPJPE",
+    "CodebookUsage",
+    "RetrievalRecall",
     "MPJPEAtFrames",
     "MPJPEPerLabel",
     "joint_errors",
@@ -41,4 +45,5 @@ __all__ = [
     "pa_mpjpe",
     "per_frame_mpjpe",
     "procrustes_align",
+    "retrieval_ranks",
 ]

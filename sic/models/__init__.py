@@ -7,6 +7,20 @@ Example:
 """
 
 from sic.models.baselines import CopyPrompt
+from sic.models.pose_vqvae import PoseVQVAE, token_count
+from sic.models.quantizers import EMAQuantizer, VectorQuantizer
+from sic.models.retrieval import GRUTextEncoder, PoseRetrievalEncoder, PoseTextRetrieval
 from sic.models.sic import EncodedPrompt, SkeletonInContext
 
-__all__ = ["CopyPrompt", "EncodedPrompt", "SkeletonInContext"]
+__all__ = [
+    "CopyPrompt",
+    "EMAQuantizer",
+    "EncodedPrompt",
+    "GRUTextEncoder",
+    "PoseRetrievalEncoder",
+    "PoseTextRetrieval",
+    "PoseVQVAE",
+    "SkeletonInContext",
+    "VectorQuantizer",
+    "token_count",
+]

@@ -7,5 +7,7 @@ Example:
 """
 
 from sic.tasks.in_context import InContextTask, TaskMetrics
+from sic.tasks.pose_tokenizer import PoseTokenizerTask
+from sic.tasks.retrieval import RetrievalTask
 
-__all__ = ["InContextTask", "TaskMetrics"]
+__all__ = ["InContextTask", "PoseTokenizerTask", "RetrievalTask", "TaskMetrics"]

@@ -33,10 +33,10 @@ from sic.data.batch import SkeletonBatch
 from sic.data.tasks import TASK_IDS
 from sic.losses import mpjpe_loss, n_mpjpe_loss, velocity_loss
 from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
+from sic.tasks.report import MetricsReport, format_table
 from sic.utils.errors import ConfigError
-from sic.utils.io import atomic_write_text
 
-__all__ = ["HORIZONS_MS", "InContextTask", "TaskMetrics"]
+__all__ = ["HORIZONS_MS", "InContextTask", "TaskMetrics", "format_table"]
 
 #: Horizons reported per task (ms); a horizon is shown when it falls on a target frame at the data's fps.
 HORIZONS_MS: dict[str, tuple[int, ...]] = {
@@ -147,7 +147,7 @@ class TaskMetrics(nn.Module):
                 m.reset()
 
 
-class InContextTask(L.LightningModule):
+class InContextTask(MetricsReport, L.LightningModule):
     """Train and evaluate an in-context network (SiC, Copy, ...) on every task of the datamodule.
 
     Args:
@@ -277,17 +277,6 @@ class InContextTask(L.LightningModule):
         values = self._epoch_metrics("test")
         self._report(values, "test")
 
-    def _report(self, values: dict[str, float], split: str) -> None:
-        log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)  # a collective under DDP: every rank
-        self._write_report(values, split, log_dir)
-
-    @rank_zero_only
-    def _write_report(self, values: dict[str, float], split: str, log_dir: Path) -> None:
-        path = log_dir / f"{split}_metrics.json"
-        atomic_write_text(path, json.dumps(values, indent=1, sort_keys=True))
-        print(format_table(values, split))
-        print(f"{split} metrics written to {path}")
-
     # -- optimisation ---------------------------------------------------------------------------
     def configure_optimizers(self):  # noqa: ANN201
         """The injected optimiser (norms, biases and embeddings without decay) and per-epoch scheduler."""
@@ -305,30 +294,3 @@ class InContextTask(L.LightningModule):
         if self.scheduler is None:
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler(optimizer), "interval": self.scheduler_interval}}
-
-
-def format_table(values: dict[str, float], split: str) -> str:
-    """A per-task text table (rows: tasks; columns: metrics, mm) of ``{split}/{task}/{metric}`` values."""
-    rows: dict[str, dict[str, float]] = {}
-    for key, v in values.items():
-        parts = key.split("/")
-        if len(parts) == 3 and parts[0] == split:
-            rows.setdefault(parts[1], {})[parts[2]] = v
-    if not rows:
-        return f"(no {split} metrics)"
-    lines = [f"{split} metrics (mm)"]
-    width = max(len(t) for t in rows)
-    for task, metrics in rows.items():
-        cells = "  ".join(f"{k} {v:8.2f}" for k, v in metrics.items() if k != "loss")
-        lines.append(f"  {task:<{width}}  {cells}")
-    if f"{split}/mpjpe" in values:
-        lines.append(f"  {'mean (trained tasks)':<{width}}  mpjpe {values[f'{split}/mpjpe']:8.2f}")
-    actions: dict[str, list[str]] = {}
-    for key, v in values.items():
-        parts = key.split("/")
-        if len(parts) == 4 and parts[0] == split and parts[2] == "mpjpe_action":
-            actions.setdefault(parts[1], []).append(f"{parts[3]} {v:.1f}")
-    if actions:
-        lines.append(f"{split} MPJPE per action (mm)")
-        lines += [f"  {task:<{width}}  {', '.join(cells)}" for task, cells in actions.items()]
-    return "\n".join(lines)

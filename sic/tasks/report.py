@@ -1,0 +1,68 @@
+"""Reporting of evaluation metrics, shared by every task: a text table and ``{split}_metrics.json``.
+
+``sic test`` (and ``sic validate``) print the table and write the flat metrics dict
+(``{split}/{task}/{metric}`` keys) into the run's log directory, atomically, on rank 0.
+
+Example:
+    >>> print(format_table({"test/tokenizer/mpjpe": 12.5}, "test"))
+    test metrics (mm)
+      tokenizer  mpjpe    12.50
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lightning.pytorch.utilities import rank_zero_only
+
+from sic.utils.io import atomic_write_text
+
+__all__ = ["MetricsReport", "format_table"]
+
+
+class MetricsReport:
+    """Mixin for LightningModules: ``_report(values, split)`` prints and writes the epoch's metrics.
+
+    ``report_units`` names the units in the table header.
+    """
+
+    report_units = "mm"
+
+    def _report(self, values: dict[str, float], split: str) -> None:
+        log_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)  # a collective under DDP: every rank
+        self._write_report(values, split, log_dir)
+
+    @rank_zero_only
+    def _write_report(self, values: dict[str, float], split: str, log_dir: Path) -> None:
+        path = log_dir / f"{split}_metrics.json"
+        atomic_write_text(path, json.dumps(values, indent=1, sort_keys=True))
+        print(format_table(values, split, self.report_units))
+        print(f"{split} metrics written to {path}")
+
+
+def format_table(values: dict[str, float], split: str, units: str = "mm") -> str:
+    """A per-task text table (rows: tasks; columns: metrics) of ``{split}/{task}/{metric}`` values."""
+    rows: dict[str, dict[str, float]] = {}
+    for key, v in values.items():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == split:
+            rows.setdefault(parts[1], {})[parts[2]] = v
+    if not rows:
+        return f"(no {split} metrics)"
+    lines = [f"{split} metrics ({units})"]
+    width = max(len(t) for t in rows)
+    for task, metrics in rows.items():
+        cells = "  ".join(f"{k} {v:8.2f}" for k, v in metrics.items() if k != "loss")
+        lines.append(f"  {task:<{width}}  {cells}")
+    if f"{split}/mpjpe" in values:
+        lines.append(f"  {'mean (trained tasks)':<{width}}  mpjpe {values[f'{split}/mpjpe']:8.2f}")
+    actions: dict[str, list[str]] = {}
+    for key, v in values.items():
+        parts = key.split("/")
+        if len(parts) == 4 and parts[0] == split and parts[2] == "mpjpe_action":
+            actions.setdefault(parts[1], []).append(f"{parts[3]} {v:.1f}")
+    if actions:
+        lines.append(f"{split} MPJPE per action (mm)")
+        lines += [f"  {task:<{width}}  {', '.join(cells)}" for task, cells in actions.items()]
+    return "\n".join(lines)
