@@ -10,8 +10,8 @@ from sic.data.archive import ClipArchive
 from sic.data.bank import TaskBank
 from sic.data.batch import SkeletonBatch
 from sic.data.datamodule import InContextDataModule
-from sic.data.poses import PoseDataModule
 from sic.data.motion import MotionRecord, read_motion_archive, write_motion_archive
+from sic.data.poses import PoseDataModule
 from sic.data.skeleton import LAYOUTS, SkeletonLayout, get_layout
 from sic.data.tasks import TASK_IDS, get_task, task_index
 

@@ -16,16 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 

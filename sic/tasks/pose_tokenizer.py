@@ -40,6 +40,7 @@ from sic.metrics import MPJPE, PAMPJPE, CodebookUsage
 from sic.models.pose_vqvae import PoseVQVAE
 from sic.tasks.optim import configure
 from sic.tasks.report import MetricsReport
+from sic.utils.checkpoint import load_weights
 from sic.utils.errors import ConfigError
 
 __all__ = ["PoseTokenizerTask"]
@@ -56,6 +57,7 @@ class PoseTokenizerTask(MetricsReport, L.LightningModule):
         scheduler: LR scheduler factory, stepped every ``scheduler_interval``.
         scheduler_interval: ``"epoch"`` or ``"step"``.
         warmup_steps: linear learning-rate warm-up over this many optimiser steps (0: none).
+        init_weights: a checkpoint of this task to start from (fine-tuning; ``--ckpt_path`` resumes instead).
         loss_weights: weights of ``joints``, ``bones``, ``quantizer``.
         layout: joint layout of the data (names the metric keys, defines the body parts; default:
             the datamodule's).
@@ -77,6 +79,7 @@ class PoseTokenizerTask(MetricsReport, L.LightningModule):
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: str = "epoch",
         warmup_steps: int = 0,
+        init_weights: str | None = None,
         loss_weights: dict[str, float] | None = None,
         layout: str | None = None,
         part_noise: bool = True,
@@ -100,6 +103,8 @@ class PoseTokenizerTask(MetricsReport, L.LightningModule):
         self.metrics = nn.ModuleDict()
         if layout is not None:
             self._build(layout)
+        if init_weights is not None:
+            load_weights(self, init_weights)
 
     def _build(self, layout: str) -> None:
         lay = get_layout(layout)
@@ -121,6 +126,8 @@ class PoseTokenizerTask(MetricsReport, L.LightningModule):
         """Take the layout from the datamodule (unless given) and build the metrics."""
         dm = self.trainer.datamodule if self._trainer is not None else None
         layout = getattr(dm, "layout", None)
+        if dm is not None and not hasattr(dm, "poses_per_sample"):
+            raise ConfigError(f"PoseTokenizerTask trains on poses: use sic.data.PoseDataModule, not {type(dm).__name__}")
         if self.layout is not None and layout is not None and layout != self.layout:
             raise ConfigError(f"model layout={self.layout!r} but the data's layout is {layout!r}")
         if "val" not in self.metrics:

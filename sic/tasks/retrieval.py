@@ -32,6 +32,7 @@ from sic.losses import BBCLoss
 from sic.metrics import RetrievalRecall
 from sic.tasks.optim import configure
 from sic.tasks.report import MetricsReport
+from sic.utils.checkpoint import load_weights
 from sic.utils.errors import ConfigError
 
 __all__ = ["RetrievalTask"]
@@ -47,6 +48,7 @@ class RetrievalTask(MetricsReport, L.LightningModule):
         scheduler: LR scheduler factory (the reference: MultiStepLR at epochs 80 and 110, gamma 0.1).
         scheduler_interval: ``"epoch"`` or ``"step"``.
         warmup_steps: linear learning-rate warm-up over this many optimiser steps (0: none).
+        init_weights: a checkpoint of this task to start from (fine-tuning; ``--ckpt_path`` resumes instead).
         scale_lr: learning rate of the loss's scale in its own parameter group (PoseScript); ``None``
             keeps it in the main group (UniPose).
         gather_negatives: use the other ranks' batches as negatives too.
@@ -65,6 +67,7 @@ class RetrievalTask(MetricsReport, L.LightningModule):
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: str = "epoch",
         warmup_steps: int = 0,
+        init_weights: str | None = None,
         scale_lr: float | None = None,
         gather_negatives: bool = False,
         ks: tuple[int, ...] = (1, 5, 10),
@@ -77,12 +80,16 @@ class RetrievalTask(MetricsReport, L.LightningModule):
         self.scale_lr, self.gather_negatives = scale_lr, gather_negatives
         self.metrics = nn.ModuleDict({s: RetrievalRecall(ks) for s in ("val", "test")})
         self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
+        if init_weights is not None:
+            load_weights(self, init_weights)
 
     def setup(self, stage: str) -> None:
         """Check that the data's joints and poses per sample fit the network."""
         dm = self.trainer.datamodule if self._trainer is not None else None
         if dm is None:
             return
+        if not hasattr(dm, "poses_per_sample"):
+            raise ConfigError(f"RetrievalTask needs captioned poses: use sic.data.PoseDataModule, not {type(dm).__name__}")
         for name, want in (("num_joints", dm.num_joints), ("num_poses", dm.poses_per_sample)):
             have = getattr(self.net, name, want)
             if have != want:

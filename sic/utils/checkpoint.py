@@ -27,9 +27,10 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from sic.utils.errors import CheckpointError
 from sic.utils.io import atomic_file
 
-__all__ = ["AtomicCheckpointIO"]
+__all__ = ["AtomicCheckpointIO", "load_weights"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -51,3 +52,24 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                         weights_only: bool | None = None) -> dict[str, Any]:  # fmt: skip
         """Read a checkpoint; tensors and plain containers only unless ``weights_only=False`` is asked for."""
         return super().load_checkpoint(path, map_location, weights_only=True if weights_only is None else weights_only)
+
+
+def load_weights(module: torch.nn.Module, path: str | os.PathLike, strict: bool = True) -> None:
+    """Initialise ``module`` from the ``state_dict`` of a Lightning checkpoint (fine-tuning, not resuming).
+
+    Read with ``weights_only=True``. Raises :class:`CheckpointError` naming the file when it is
+    missing, unreadable, not a Lightning checkpoint, or its weights do not fit ``module``.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"init checkpoint {str(path)!r} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"init checkpoint {str(path)!r} is corrupt or not a checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise CheckpointError(f"init checkpoint {str(path)!r} has no 'state_dict': not a Lightning checkpoint")
+    try:
+        module.load_state_dict(state["state_dict"], strict=strict)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise CheckpointError(f"init checkpoint {str(path)!r} does not fit the model: {' '.join(first[:2])[:300]}") from None

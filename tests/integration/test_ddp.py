@@ -123,3 +123,33 @@ def test_a_dead_rank_ends_the_job(work, dead_rank):
         os.killpg(job.pid, signal.SIGKILL)
     assert not left, f"ranks still running after rank {dead_rank} died: {left}"
     assert time.monotonic() - start < 300
+
+
+def test_ddp_retrieval_recall_is_over_the_whole_split(work):
+    """Embeddings are gathered across ranks: recall over all validation poses, as with one process."""
+    tmp, env = work
+    config = str(REPO / "configs" / "smoke" / "pose-text.yaml")
+    one = run_sic("validate", "-c", config, *ALL_VAL, "--trainer.default_root_dir=one", cwd=tmp, env=env)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = run_sic("validate", "-c", config, *ALL_VAL, "--trainer.default_root_dir=two", "--trainer.devices=2",
+                  "--trainer.strategy=ddp", cwd=tmp, env=env)  # fmt: skip
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = _metrics(tmp / "one"), _metrics(tmp / "two")
+    assert "val/retrieval/mrecall" in a
+    _assert_same(a, b)
+
+
+def test_ddp_tokenizer_fit_keeps_one_codebook(work):
+    """The EMA codebook statistics are summed over ranks, so training and evaluation agree across ranks."""
+    tmp, env = work
+    config = str(REPO / "configs" / "smoke" / "pose-tokenizer.yaml")
+    fit = run_sic("fit", "-c", config, "--trainer.default_root_dir=fit", "--trainer.devices=2", "--trainer.strategy=ddp",
+                  cwd=tmp, env=env)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    (ckpt,) = (tmp / "fit").rglob("*.ckpt")
+    one = run_sic("test", "-c", config, f"--ckpt_path={ckpt}", "--trainer.limit_test_batches=1.0",
+                  "--trainer.default_root_dir=t1", cwd=tmp, env=env)  # fmt: skip
+    two = run_sic("test", "-c", config, f"--ckpt_path={ckpt}", "--trainer.limit_test_batches=1.0",
+                  "--trainer.default_root_dir=t2", "--trainer.devices=2", "--trainer.strategy=ddp", cwd=tmp, env=env)  # fmt: skip
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr + two.stderr)[-3000:]
+    _assert_same(_metrics(tmp / "t1", "test"), _metrics(tmp / "t2", "test"))

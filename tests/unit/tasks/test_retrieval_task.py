@@ -79,3 +79,24 @@ def test_scale_gets_its_own_group_when_asked():
     opt = task.configure_optimizers()
     assert [g["lr"] for g in opt.param_groups][-1] == 0.1
     assert opt.param_groups[-1]["params"] == [task.loss.scale]
+
+
+def test_init_weights_starts_from_a_checkpoint_and_names_bad_files(tmp_path):
+    from sic.utils.errors import CheckpointError
+
+    trained = RetrievalTask(make_net())
+    with torch.no_grad():
+        trained.loss.scale.fill_(12.5)
+    torch.save({"state_dict": trained.state_dict()}, tmp_path / "stage1.ckpt")
+    tuned = RetrievalTask(make_net(), init_weights=str(tmp_path / "stage1.ckpt"))
+    assert tuned.loss.scale.item() == 12.5
+    tensors = lambda m: {k: v for k, v in m.state_dict().items() if torch.is_tensor(v)}  # noqa: E731
+    torch.testing.assert_close(tensors(tuned), tensors(trained))
+    with pytest.raises(CheckpointError, match="does not exist"):
+        RetrievalTask(make_net(), init_weights=str(tmp_path / "missing.ckpt"))
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.ckpt"):
+        RetrievalTask(make_net(), init_weights=str(tmp_path / "junk.ckpt"))
+    torch.save({"state_dict": {"net.unrelated": torch.zeros(1)}}, tmp_path / "other.ckpt")
+    with pytest.raises(CheckpointError, match="does not fit the model"):
+        RetrievalTask(make_net(), init_weights=str(tmp_path / "other.ckpt"))
