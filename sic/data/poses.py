@@ -478,7 +478,12 @@ class PoseDataModule(L.LightningDataModule):
     def _eval_loader(self, split: str) -> DataLoader:
         data = self.dataset(split)
         world, rank = self._ranks()
-        return self._loader(data, self.eval_batch_size, EvalShardSampler(len(data), self.eval_batch_size, world, rank))
+        if len(data) < world:
+            raise ConfigError(f"the {split} split has {len(data)} poses for {world} ranks; raise data.num_poses[{split!r}]")
+        # Batches are dealt whole to ranks: make at least one per rank, or a rank would skip the
+        # evaluation loop (and its metric all-gather). Batch size does not change the metrics.
+        size = min(self.eval_batch_size, -(-len(data) // world))
+        return self._loader(data, size, EvalShardSampler(len(data), size, world, rank))
 
     def val_dataloader(self) -> DataLoader:
         """Validation poses in order."""

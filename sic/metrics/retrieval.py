@@ -77,7 +77,7 @@ class RetrievalRecall(Metric):
     def compute(self) -> dict[str, Tensor]:
         """``r{k}_t2p``, ``r{k}_p2t`` for each ``k``, and ``mrecall``; fractions."""
         out: dict[str, Tensor] = {}
-        if not self.poses:  # nothing seen (e.g. a rank without evaluation batches): NaN, like the pose metrics
+        if isinstance(self.poses, list) and not self.poses:  # nothing seen; after a DDP sync the state is one tensor
             nan = torch.tensor(float("nan"), device=self.device)
             return {**{f"r{k}_{d}": nan for d in ("t2p", "p2t") for k in self.ks}, "mrecall": nan}
         poses, texts = dim_zero_cat(self.poses), dim_zero_cat(self.texts)

@@ -124,7 +124,7 @@ class PoseTextRetrieval(nn.Module):
         if pose_encoder.dim != text_encoder.dim:
             raise ValueError(f"pose and text embedding sizes differ: {pose_encoder.dim} vs {text_encoder.dim}")
         self.pose_encoder, self.text_encoder = pose_encoder, text_encoder
-        self.num_joints, self.num_poses = pose_encoder.num_joints, pose_encoder.num_poses
+        self.num_joints, self.num_poses, self.dim = pose_encoder.num_joints, pose_encoder.num_poses, pose_encoder.dim
 
     def encode_poses(self, poses: Tensor) -> Tensor:
         """``(B, P, J, C)`` → ``(B, dim)``."""
