@@ -10,6 +10,7 @@ from sic.data.archive import ClipArchive
 from sic.data.bank import TaskBank
 from sic.data.batch import SkeletonBatch
 from sic.data.datamodule import InContextDataModule
+from sic.data.lifting import LiftingDataModule
 from sic.data.motion import MotionRecord, read_motion_archive, write_motion_archive
 from sic.data.poses import PoseDataModule
 from sic.data.skeleton import LAYOUTS, SkeletonLayout, get_layout
@@ -20,8 +21,9 @@ __all__ = [
     "TASK_IDS",
     "ClipArchive",
     "InContextDataModule",
-    "PoseDataModule",
+    "LiftingDataModule",
     "MotionRecord",
+    "PoseDataModule",
     "SkeletonBatch",
     "SkeletonLayout",
     "TaskBank",

@@ -26,7 +26,7 @@ from sic.metrics.functional import (
     per_frame_mpjpe,
     procrustes_align,
 )
-from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
+from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PCKCurve
 from sic.metrics.retrieval import RetrievalRecall, retrieval_ranks
 from sic.metrics.tokens import CodebookUsage
 
@@ -35,9 +35,10 @@ __all__ = [
     "NMPJPE",
     "PAMPJPE",
     "CodebookUsage",
-    "RetrievalRecall",
     "MPJPEAtFrames",
     "MPJPEPerLabel",
+    "PCKCurve",
+    "RetrievalRecall",
     "joint_errors",
     "mpjpe",
     "mpjpe_per_frame",

@@ -40,7 +40,7 @@ from sic.metrics.functional import (
     mpjpe_per_frame,
 )
 
-__all__ = ["MPJPE", "MPJPEAtFrames", "MPJPEPerLabel", "NMPJPE", "PAMPJPE"]
+__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "MPJPEAtFrames", "MPJPEPerLabel"]
 
 
 def _check_scale(scale: float) -> float:
@@ -297,3 +297,53 @@ class MPJPEPerLabel(Metric):
     def compute(self) -> Tensor:
         """``(num_labels,)`` MPJPE per label (NaN for labels without samples)."""
         return (self.error_sum / self.count * self.scale).float()
+
+
+class PCKCurve(Metric):
+    """Percentage of correct keypoints over a range of thresholds, and the area under that curve (3DHP protocol).
+
+    A joint is correct when its error is below the threshold (MPI-INF-3DHP's MATLAB evaluation uses
+    ``error < t``). ``compute`` returns ``{"pck": PCK at threshold, "auc": mean PCK over the thresholds}``, both in
+    percent; the defaults are PCK@150 mm and AUC over 0, 5, ..., 150 mm (31 values).
+
+    Args:
+        threshold: the PCK threshold in metres (0.15).
+        thresholds: the AUC thresholds in metres (default ``0, 0.005, ..., 0.15``).
+        kwargs: forwarded to :class:`torchmetrics.Metric`.
+
+    Example:
+        >>> import torch
+        >>> metric = PCKCurve()
+        >>> target = torch.zeros(1, 1, 4, 3)
+        >>> preds = torch.tensor([0.0, 0.052, 0.102, 0.2]).view(1, 1, 4, 1) * torch.tensor([1.0, 0.0, 0.0])
+        >>> {k: round(float(v), 2) for k, v in metric(preds, target).items()}
+        {'pck': 75.0, 'auc': 48.39}
+    """
+
+    full_state_update = False
+    higher_is_better = True
+
+    def __init__(self, threshold: float = 0.15, thresholds: Sequence[float] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        default = torch.linspace(0.0, 0.15, 31)
+        grid = default if thresholds is None else torch.as_tensor(list(thresholds), dtype=torch.float32)
+        if threshold <= 0 or grid.ndim != 1 or grid.numel() == 0 or (grid < 0).any():
+            raise ValueError(
+                f"PCKCurve needs a positive threshold and non-negative thresholds, got {threshold} and {grid.tolist()}"
+            )
+        self.register_buffer("grid", torch.cat([torch.tensor([float(threshold)]), grid.float()]), persistent=False)
+        self.add_state("correct", default=torch.zeros(len(self.grid), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor | None = None) -> None:
+        """Accumulate ``(..., J, 3)`` joints (metres); ``mask`` (broadcastable to ``(..., J)``) selects joints."""
+        err = joint_errors(preds.float(), target.float())
+        keep = torch.ones_like(err, dtype=torch.bool) if mask is None else mask.expand_as(err)
+        err = err[keep]
+        self.correct += (err[None, :] < self.grid.to(err.device)[:, None]).sum(1).double()
+        self.total += float(err.numel())
+
+    def compute(self) -> dict[str, Tensor]:
+        """``{"pck", "auc"}`` in percent (NaN before any update)."""
+        share = (self.correct / self.total * 100.0).float()
+        return {"pck": share[0], "auc": share[1:].mean()}

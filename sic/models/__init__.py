@@ -7,20 +7,31 @@ Example:
 """
 
 from sic.models.baselines import CopyPrompt
+from sic.models.gatfun import GATFUN_SIZES, GAtFuN
+from sic.models.lifter import PoseAdaptiveLifter
+from sic.models.pose_context import ContextGating, GaussianTemporalPooling, SpectralSpatialPooling
 from sic.models.pose_vqvae import PoseVQVAE, token_count
+from sic.models.prompting import PoseAdaptivePrompt
 from sic.models.quantizers import EMAQuantizer, VectorQuantizer
 from sic.models.retrieval import GRUTextEncoder, PoseRetrievalEncoder, PoseTextRetrieval
 from sic.models.sic import EncodedPrompt, SkeletonInContext
 
 __all__ = [
+    "GATFUN_SIZES",
+    "ContextGating",
     "CopyPrompt",
     "EMAQuantizer",
     "EncodedPrompt",
+    "GAtFuN",
     "GRUTextEncoder",
+    "GaussianTemporalPooling",
+    "PoseAdaptiveLifter",
+    "PoseAdaptivePrompt",
     "PoseRetrievalEncoder",
     "PoseTextRetrieval",
     "PoseVQVAE",
     "SkeletonInContext",
+    "SpectralSpatialPooling",
     "VectorQuantizer",
     "token_count",
 ]

@@ -214,6 +214,9 @@ class SpectralSpatialPooling(nn.Module):
             ValueError: if ``x`` is not ``(B, T, J, C)`` with this module's ``J`` and ``C``.
         """
         _check_input(x, self.num_joints, self.dim, type(self).__name__)
+        return self._band_pass(x)
+
+    def _band_pass(self, x: Tensor) -> Tensor:
         u = self.eigenvectors.to(x.dtype)
         spectral = torch.einsum("nk,btnc->btkc", u, x)  # Eq. 4: X~ = Uᵀ X
         masked = torch.einsum("hk,btkc->bhtkc", self.frequency_response().to(x.dtype), spectral)
@@ -228,8 +231,12 @@ class SpectralSpatialPooling(nn.Module):
         Returns:
             ``(B, H_s, T, J, C)``.
         """
+        _check_input(x, self.num_joints, self.dim, type(self).__name__)
+        return self._mix(x)
+
+    def _mix(self, x: Tensor) -> Tensor:
         x0 = x.unsqueeze(1)
-        return x0 + self.alpha.to(x.dtype)[None, :, None, None, None] * (self.band_pass(x) - x0)
+        return x0 + self.alpha.to(x.dtype)[None, :, None, None, None] * (self._band_pass(x) - x0)
 
     def forward(self, x: Tensor) -> Tensor:
         """Spatial context vectors ``v_s⁽ʰ⁾ = Pool_{t,n}(ρ(X⁽ʰ⁾))`` (Eq. 7).
@@ -240,7 +247,11 @@ class SpectralSpatialPooling(nn.Module):
         Returns:
             ``(B, H_s, D_c)``.
         """
-        return _pool(self.proj(self.head_features(x)), self.pool)
+        _check_input(x, self.num_joints, self.dim, type(self).__name__)
+        # ρ acts on channels and the filter on joints, so they commute: projecting first gives the same result
+        # with D_c instead of C channels in the (B, H_s, T, J, ·) intermediate (the bias is added after the filter).
+        y = F.linear(x, self.proj.weight)
+        return _pool(self._mix(y) + self.proj.bias, self.pool)
 
 
 class GaussianTemporalPooling(nn.Module):
@@ -341,6 +352,9 @@ class GaussianTemporalPooling(nn.Module):
             ValueError: if ``x`` is not ``(B, T, J, C)`` with this module's ``C``.
         """
         _check_input(x, None, self.dim, type(self).__name__)
+        return self._filter(x)
+
+    def _filter(self, x: Tensor) -> Tensor:
         b, t, j, c = x.shape
         half = self.kernel_size // 2
         seq = x.permute(0, 2, 3, 1).reshape(b * j * c, 1, t)
@@ -365,7 +379,9 @@ class GaussianTemporalPooling(nn.Module):
         Returns:
             ``(B, H_t, D_c)``.
         """
-        return _pool(self.proj(self.filter(x)), self.pool)
+        _check_input(x, None, self.dim, type(self).__name__)
+        # η (channels) and the depthwise filter (time) commute, as in SpectralSpatialPooling.forward.
+        return _pool(self._filter(F.linear(x, self.proj.weight)) + self.proj.bias, self.pool)
 
 
 class ContextGating(nn.Module):
@@ -373,36 +389,45 @@ class ContextGating(nn.Module):
 
     ``v_s = Σ_h β_h^s v_s⁽ʰ⁾`` and ``v_t = Σ_h β_h^t v_t⁽ʰ⁾`` with ``β^s = softmax(a^s)``, ``β^t = softmax(a^t)``.
     The logits start at 0 (uniform weights); the softmax still passes gradients to them as soon as heads differ.
-    The slot MLPs of Eq. 13 are left to the prompt path.
+    The slot MLPs of Eq. 13 are left to the prompt path. A branch with 0 heads is absent (ablations): its
+    input is ``None`` and ``z`` is the other branch alone.
 
     Args:
-        num_spatial_heads: ``H_s``.
-        num_temporal_heads: ``H_t``.
+        num_spatial_heads: ``H_s`` (0: no spatial branch).
+        num_temporal_heads: ``H_t`` (0: no temporal branch).
     """
 
     def __init__(self, num_spatial_heads: int, num_temporal_heads: int) -> None:
         super().__init__()
-        self.spatial_logits = nn.Parameter(torch.zeros(num_spatial_heads))
-        self.temporal_logits = nn.Parameter(torch.zeros(num_temporal_heads))
+        if num_spatial_heads < 0 or num_temporal_heads < 0 or num_spatial_heads + num_temporal_heads == 0:
+            raise ValueError(f"ContextGating needs head counts >= 0 with at least one head, got {num_spatial_heads}, {num_temporal_heads}")
+        # Absent branches hold no parameter (an unused one would trip DDP's unused-parameter check).
+        self.spatial_logits = nn.Parameter(torch.zeros(num_spatial_heads)) if num_spatial_heads else None
+        self.temporal_logits = nn.Parameter(torch.zeros(num_temporal_heads)) if num_temporal_heads else None
 
-    def forward(self, v_s: Tensor, v_t: Tensor) -> Tensor:
+    def forward(self, v_s: Tensor | None, v_t: Tensor | None) -> Tensor:
         """Gate the heads and concatenate.
 
         Args:
-            v_s: spatial head contexts ``(B, H_s, D_s)``.
-            v_t: temporal head contexts ``(B, H_t, D_t)``.
+            v_s: spatial head contexts ``(B, H_s, D_s)``, or ``None`` without a spatial branch.
+            v_t: temporal head contexts ``(B, H_t, D_t)``, or ``None`` without a temporal branch.
 
         Returns:
-            ``z = [v_s; v_t]``, ``(B, D_s + D_t)``.
+            ``z = [v_s; v_t]``, ``(B, D_s + D_t)`` (only the present branches).
 
         Raises:
-            ValueError: if the head counts or batch sizes do not match.
+            ValueError: if the head counts or batch sizes do not match, or a branch's presence disagrees.
         """
-        hs, ht = self.spatial_logits.numel(), self.temporal_logits.numel()
-        if v_s.ndim != 3 or v_s.shape[1] != hs:
-            raise ValueError(f"v_s must have shape (B, {hs}, D_s), got {tuple(v_s.shape)}")
-        if v_t.ndim != 3 or v_t.shape[1] != ht or v_t.shape[0] != v_s.shape[0]:
-            raise ValueError(f"v_t must have shape ({v_s.shape[0]}, {ht}, D_t), got {tuple(v_t.shape)}")
-        beta_s = self.spatial_logits.softmax(0).to(v_s.dtype)
-        beta_t = self.temporal_logits.softmax(0).to(v_t.dtype)
-        return torch.cat([torch.einsum("h,bhd->bd", beta_s, v_s), torch.einsum("h,bhd->bd", beta_t, v_t)], dim=-1)
+        parts, batch = [], None
+        for name, v, logits in (("v_s", v_s, self.spatial_logits), ("v_t", v_t, self.temporal_logits)):
+            if (v is None) != (logits is None):
+                state = "has no" if logits is None else "needs a"
+                raise ValueError(f"ContextGating {state} {name} branch, got {'None' if v is None else tuple(v.shape)}")
+            if v is None:
+                continue
+            h = logits.numel()
+            if v.ndim != 3 or v.shape[1] != h or (batch is not None and v.shape[0] != batch):
+                raise ValueError(f"{name} must have shape ({batch or 'B'}, {h}, D), got {tuple(v.shape)}")
+            batch = v.shape[0]
+            parts.append(torch.einsum("h,bhd->bd", logits.softmax(0).to(v.dtype), v))
+        return torch.cat(parts, dim=-1)

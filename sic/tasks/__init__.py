@@ -7,7 +7,8 @@ Example:
 """
 
 from sic.tasks.in_context import InContextTask, TaskMetrics
+from sic.tasks.lifting import LiftingTask
 from sic.tasks.pose_tokenizer import PoseTokenizerTask
 from sic.tasks.retrieval import RetrievalTask
 
-__all__ = ["InContextTask", "PoseTokenizerTask", "RetrievalTask", "TaskMetrics"]
+__all__ = ["InContextTask", "LiftingTask", "PoseTokenizerTask", "RetrievalTask", "TaskMetrics"]

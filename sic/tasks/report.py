@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from sic.utils.io import atomic_write_text
 
-__all__ = ["MetricsReport", "format_table"]
+__all__ = ["MetricsReport", "format_robustness", "format_table"]
 
 
 class MetricsReport:
@@ -66,3 +66,33 @@ def format_table(values: dict[str, float], split: str, units: str = "mm") -> str
         lines.append(f"{split} MPJPE per action (mm)")
         lines += [f"  {task:<{width}}  {', '.join(cells)}" for task, cells in actions.items()]
     return "\n".join(lines)
+
+
+def format_robustness(
+    values: dict[str, float], split: str = "test", metrics: tuple[str, ...] = ("mpjpe", "pa_mpjpe")
+) -> str:
+    """Error vs severity per corruption from ``{split}/{corruption}@{severity}/{metric}`` keys (and ``clean``).
+
+    Example:
+        >>> v = {"test/clean/mpjpe": 40.0, "test/jitter@2/mpjpe": 42.0, "test/jitter@5/mpjpe": 50.5}
+        >>> print(format_robustness(v, metrics=("mpjpe",)))
+        robustness, test mpjpe (mm); clean 40.00
+          jitter  @2 42.00 (+2.00)  @5 50.50 (+10.50)
+    """
+    lines = []
+    for metric in metrics:
+        clean = values.get(f"{split}/clean/{metric}")
+        rows: dict[str, list[tuple[str, float]]] = {}
+        for key, v in values.items():
+            parts = key.split("/")
+            if len(parts) == 3 and parts[0] == split and parts[2] == metric and "@" in parts[1]:
+                name, severity = parts[1].split("@", 1)
+                rows.setdefault(name, []).append((severity, v))
+        if not rows:
+            continue
+        lines.append(f"robustness, {split} {metric} (mm)" + ("" if clean is None else f"; clean {clean:.2f}"))
+        width = max(len(n) for n in rows)
+        for name, cells in rows.items():
+            text = "  ".join(f"@{s} {v:.2f}" + ("" if clean is None else f" ({v - clean:+.2f})") for s, v in cells)
+            lines.append(f"  {name:<{width}}  {text}")
+    return "\n".join(lines) if lines else f"(no {split} robustness metrics)"

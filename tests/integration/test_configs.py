@@ -12,6 +12,11 @@ from sic.data.skeleton import get_layout
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "sweeps" not in p.parts)
 FRAGMENTS = {"trainer", "logger", "callbacks"}
+# Fragment directories composed after a method's own full config.
+BASES = {
+    "lifting-ablations": "experiments/lifting-quickstart.yaml",
+    "lifting-recipes": "experiments/lifting-h36m-243.yaml",
+}
 
 
 def test_there_are_configs():
@@ -37,16 +42,25 @@ def _motion_archives(path: Path) -> list[tuple[str, str]]:
     return found
 
 
+def _base(path: Path) -> str | None:
+    """The full config a fragment is composed after (None for a full config)."""
+    base = next((b for d, b in BASES.items() if d in path.parts), None)
+    return base or ("smoke/sic.yaml" if FRAGMENTS & set(path.parts) else None)
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
 def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
     """Every key resolves; GPU configs are instantiated with CPU overrides (CI has no GPU)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIC_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("WANDB_MODE", "offline")
-    for root, layout in _motion_archives(path):  # configs over prepared archives: give them tiny ones
+    base = REPO / "configs" / _base(path) if _base(path) else None
+    composed = ([base] if base else []) + [path]
+    for root, layout in [a for p in composed for a in _motion_archives(p)]:  # configs over prepared archives: tiny ones
         joints = np.random.default_rng(0).normal(size=(300, get_layout(layout).num_joints, 3)).astype(np.float32)
         recs = {s: MotionRecord(joints, 120.0, layout, split=s) for s in ("train", "val", "test")}
         write_motion_archive(tmp_path / root, recs, name=Path(root).name)
+    gpu = any("gpu" in p.read_text() for p in composed)
     cli = SicCLI(
         L.LightningModule,
         L.LightningDataModule,
@@ -56,9 +70,9 @@ def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"exit_on_error": True},
-        # fragments (trainer/, logger/, callbacks/) only make sense composed after a full config
-        args=(["-c", str(REPO / "configs" / "smoke" / "sic.yaml")] if FRAGMENTS & set(path.parts) else []) + ["-c", str(path)]
-        + (["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=auto"] if "gpu" in path.read_text() else []),
+        # fragments (trainer/, logger/, callbacks/, a method's ablations) only make sense composed after a full config
+        args=[a for p in composed for a in ("-c", str(p))]
+        + (["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=auto"] if gpu else []),
         run=False,
     )
     assert isinstance(cli.model, L.LightningModule)
