@@ -38,7 +38,8 @@ class SkeletonBatch:
         prompt_targets: prompt target, same shape as ``prompt_inputs``.
         mask: ``(B, T, J)`` bool, True where the query input was hidden (joint completion, in-between);
             metrics on "masked joints" read it.
-        meta: per-sample ``(B,)`` tensors: ``fps``, ``index`` (clip), ``label``, ``subject``, ...
+        meta: per-sample tensors with the batch first: ``(B,)`` ``fps``, ``index`` (clip), ``label``, ``subject``,
+            ...; ``(B, T)`` ``scored`` (frames that count in the metrics, lifting robustness loaders).
         texts: captions, ``K`` per sample in sample-major order (``len(texts) == K * B``), or ``None``.
     """
 
