@@ -13,6 +13,7 @@ from sic.data.datamodule import InContextDataModule
 from sic.data.lifting import LiftingDataModule
 from sic.data.motion import MotionRecord, read_motion_archive, write_motion_archive
 from sic.data.poses import PoseDataModule
+from sic.data.recognition import RecognitionDataModule
 from sic.data.skeleton import LAYOUTS, SkeletonLayout, get_layout
 from sic.data.tasks import TASK_IDS, get_task, task_index
 
@@ -24,6 +25,7 @@ __all__ = [
     "LiftingDataModule",
     "MotionRecord",
     "PoseDataModule",
+    "RecognitionDataModule",
     "SkeletonBatch",
     "SkeletonLayout",
     "TaskBank",

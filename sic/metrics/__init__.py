@@ -29,6 +29,7 @@ from sic.metrics.functional import (
 from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PCKCurve
 from sic.metrics.retrieval import RetrievalRecall, retrieval_ranks
 from sic.metrics.tokens import CodebookUsage
+from sic.metrics.zero_shot import ZeroShotScores, ausuc, best_gamma, gzsl_accuracy, zsl_accuracy
 
 __all__ = [
     "MPJPE",
@@ -39,6 +40,10 @@ __all__ = [
     "MPJPEPerLabel",
     "PCKCurve",
     "RetrievalRecall",
+    "ZeroShotScores",
+    "ausuc",
+    "best_gamma",
+    "gzsl_accuracy",
     "joint_errors",
     "mpjpe",
     "mpjpe_per_frame",
@@ -47,4 +52,5 @@ __all__ = [
     "per_frame_mpjpe",
     "procrustes_align",
     "retrieval_ranks",
+    "zsl_accuracy",
 ]

@@ -14,7 +14,9 @@ from sic.models.pose_vqvae import PoseVQVAE, token_count
 from sic.models.prompting import PoseAdaptivePrompt
 from sic.models.quantizers import EMAQuantizer, VectorQuantizer
 from sic.models.retrieval import GRUTextEncoder, PoseRetrievalEncoder, PoseTextRetrieval
+from sic.models.shift_gcn import ShiftGCN, ShiftGCNOutput, load_shift_gcn_weights
 from sic.models.sic import EncodedPrompt, SkeletonInContext
+from sic.models.skeleton_context import SkeletonContext, SkeletonContextOutput
 
 __all__ = [
     "GATFUN_SIZES",
@@ -30,8 +32,13 @@ __all__ = [
     "PoseRetrievalEncoder",
     "PoseTextRetrieval",
     "PoseVQVAE",
+    "ShiftGCN",
+    "ShiftGCNOutput",
+    "SkeletonContext",
+    "SkeletonContextOutput",
     "SkeletonInContext",
     "SpectralSpatialPooling",
     "VectorQuantizer",
+    "load_shift_gcn_weights",
     "token_count",
 ]

@@ -9,6 +9,8 @@ Example:
 from sic.tasks.in_context import InContextTask, TaskMetrics
 from sic.tasks.lifting import LiftingTask
 from sic.tasks.pose_tokenizer import PoseTokenizerTask
+from sic.tasks.recognition import RecognitionTask
 from sic.tasks.retrieval import RetrievalTask
+from sic.tasks.zero_shot import ZeroShotTask
 
-__all__ = ["InContextTask", "LiftingTask", "PoseTokenizerTask", "RetrievalTask", "TaskMetrics"]
+__all__ = ["InContextTask", "LiftingTask", "PoseTokenizerTask", "RecognitionTask", "RetrievalTask", "TaskMetrics", "ZeroShotTask"]
