@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Class knowledge for zero-shot recognition: descriptions, structured contexts and body parts per class.
 
 A knowledge file (JSON) holds, for every class of a dataset, several motion descriptions (the text the
@@ -129,7 +130,11 @@ def _parse_class(entry: object, where: str) -> ClassKnowledge:
         raise DataError(f"{where}: descriptions must be a non-empty list of strings")
     contexts = []
     for k, c in enumerate(entry["contexts"] or ()):
-        if not isinstance(c, dict) or set(c) != set(_FIELDS) or not all(isinstance(v, str) and v.strip() for v in c.values()):
+        if (
+            not isinstance(c, dict)
+            or set(c) != set(_FIELDS)
+            or not all(isinstance(v, str) and v.strip() for v in c.values())
+        ):
             raise DataError(f"{where}: context {k} must have exactly the non-empty string keys {list(_FIELDS)}")
         contexts.append(ContextTuple(**{f: c[f].strip() for f in _FIELDS}))
     if not contexts:

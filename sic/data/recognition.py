@@ -27,8 +27,10 @@ draw)`` (:func:`~sic.data.transforms.hash_uniform`), so runs are reproducible on
 
 Batches are :class:`~sic.data.batch.SkeletonBatch` with ``inputs == targets`` of shape ``(B, T, M·J, 3)``
 (persons concatenated person-major along the joint axis) and ``meta`` = ``label`` (original class id),
-``label_seen`` (index into ``train_classes``, ``-1`` outside them), ``index`` (the sample's row in its split)
-and ``valid`` (valid frames after resizing, i.e. ``num_frames``).
+``label_seen`` (index into ``train_classes``, ``-1`` outside them), ``index`` and ``valid`` (valid frames after
+resizing, i.e. ``num_frames``). ``index`` is the sample's row in its split of the source: the training split for
+training and validation samples of an archive, the test split for test samples; the procedural validation-subject
+clips are numbered after the training clips, so training and validation indices never collide.
 
 Example:
     >>> import tempfile

@@ -62,7 +62,11 @@ __all__ = [
     "kpd_loss",
 ]
 
-SLOT_LABELS: dict[str, str] = {"environment": "Environment", "used_object": "Used object", "target_object": "Target object"}
+SLOT_LABELS: dict[str, str] = {
+    "environment": "Environment",
+    "used_object": "Used object",
+    "target_object": "Target object",
+}
 """The prompt's label of each slot (the paper's template; the released code says "Manipulable object")."""
 
 

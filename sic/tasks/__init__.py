@@ -13,4 +13,12 @@ from sic.tasks.recognition import RecognitionTask
 from sic.tasks.retrieval import RetrievalTask
 from sic.tasks.zero_shot import ZeroShotTask
 
-__all__ = ["InContextTask", "LiftingTask", "PoseTokenizerTask", "RecognitionTask", "RetrievalTask", "TaskMetrics", "ZeroShotTask"]
+__all__ = [
+    "InContextTask",
+    "LiftingTask",
+    "PoseTokenizerTask",
+    "RecognitionTask",
+    "RetrievalTask",
+    "TaskMetrics",
+    "ZeroShotTask",
+]

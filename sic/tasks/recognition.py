@@ -1,3 +1,4 @@
+# ruff: noqa: RUF002
 """``RecognitionTask``: supervised skeleton action recognition, e.g. pretraining Shift-GCN on the seen classes.
 
 It trains the classifier on the datamodule's **training classes** only (a zero-shot split's seen classes, minus
@@ -63,7 +64,11 @@ class RecognitionTask(MetricsReport, L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net, self.optimizer, self.scheduler = net, optimizer, scheduler
-        self.scheduler_interval, self.warmup_steps, self.label_smoothing = scheduler_interval, warmup_steps, label_smoothing
+        self.scheduler_interval, self.warmup_steps, self.label_smoothing = (
+            scheduler_interval,
+            warmup_steps,
+            label_smoothing,
+        )
         self.metrics = nn.ModuleDict()
         if init_weights is not None:
             load_weights(self, init_weights)
@@ -143,7 +148,9 @@ class RecognitionTask(MetricsReport, L.LightningModule):
         """Log, print and write the test accuracy."""
         self._report(self._epoch_metrics("test"), "test")
 
-    def configure_optimizers(self):  # noqa: ANN201
+    def configure_optimizers(self):
         """The injected optimiser over the network's parameters."""
         params = [p for p in self.net.parameters() if p.requires_grad]
-        return configure(self.optimizer, self.scheduler, self.scheduler_interval, self.warmup_steps, [{"params": params}])
+        return configure(
+            self.optimizer, self.scheduler, self.scheduler_interval, self.warmup_steps, [{"params": params}]
+        )

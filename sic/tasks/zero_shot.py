@@ -121,7 +121,10 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         similar_classes: str | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["net", "text_encoder", "optimizer", "scheduler"])
+        # Evaluation outputs are not hyperparameters: `sic test --ckpt_path` must not restore them from the checkpoint.
+        self.save_hyperparameters(
+            ignore=["net", "text_encoder", "optimizer", "scheduler", "write_confusion", "similar_classes"]
+        )
         weights = {name: 1.0 for name in _LOSSES} | dict(loss_weights or {})
         if set(weights) - set(_LOSSES):
             raise ConfigError(f"model.loss_weights has unknown term(s) {sorted(set(weights) - set(_LOSSES))}; "
@@ -152,7 +155,7 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
 
     # -- data and class text ---------------------------------------------------------------------
     @property
-    def dm(self):  # noqa: ANN201
+    def dm(self):
         """The datamodule (a :class:`~sic.data.RecognitionDataModule`)."""
         dm = self.trainer.datamodule
         if not hasattr(dm, "train_classes"):
@@ -284,7 +287,9 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         out = self.net(self._skeletons(batch), contexts, masked)
         cols = torch.as_tensor(self.dm.train_classes, device=self.device)
         terms = {
-            "align_context": F.cross_entropy(class_scores(out.context, self._text["context"][cols], self.logit_scale), seen),
+            "align_context": F.cross_entropy(
+                class_scores(out.context, self._text["context"][cols], self.logit_scale), seen
+            ),
             "align_part": F.cross_entropy(class_scores(out.part, self._text["part"][cols], self.logit_scale), seen),
         }
         if out.mlm_loss is not None:
@@ -424,7 +429,9 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
             values[f"test/similar_{level}/gzsl"] = 100 * sum(gzsl) / max(len(gzsl), 1)
         return values
 
-    def configure_optimizers(self):  # noqa: ANN201
+    def configure_optimizers(self):
         """The injected optimiser over the trainable parameters (the backbone and language model are frozen)."""
         params = [p for p in self.net.parameters() if p.requires_grad]
-        return configure(self.optimizer, self.scheduler, self.scheduler_interval, self.warmup_steps, [{"params": params}])
+        return configure(
+            self.optimizer, self.scheduler, self.scheduler_interval, self.warmup_steps, [{"params": params}]
+        )

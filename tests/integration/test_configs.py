@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from sic.cli import SicCLI
+from sic.data.action_splits import CLASS_NAMES
+from sic.data.formats.skeleton_npz import write_skeleton_npz
 from sic.data.motion import MotionRecord, write_motion_archive
 from sic.data.skeleton import get_layout
 
@@ -16,6 +18,7 @@ FRAGMENTS = {"trainer", "logger", "callbacks"}
 BASES = {
     "lifting-ablations": "experiments/lifting-quickstart.yaml",
     "lifting-recipes": "experiments/lifting-h36m-243.yaml",
+    "ablations": "experiments/zero-shot/procedural-skeleton-context.yaml",
 }
 
 
@@ -42,6 +45,13 @@ def _motion_archives(path: Path) -> list[tuple[str, str]]:
     return found
 
 
+def _recognition_archives(path: Path) -> list[tuple[str, str]]:
+    """``(path, dataset)`` of every RecognitionDataModule over a prepared NTU/PKU archive."""
+    data = (yaml.safe_load(path.read_text()) or {}).get("data") or {}
+    args = data.get("init_args", {}) if str(data.get("class_path", "")).endswith("RecognitionDataModule") else {}
+    return [(args["path"], args["dataset"])] if args.get("path") else []
+
+
 def _base(path: Path) -> str | None:
     """The full config a fragment is composed after (None for a full config)."""
     base = next((b for d, b in BASES.items() if d in path.parts), None)
@@ -60,6 +70,10 @@ def test_config_parses_and_instantiates(path, tmp_path, monkeypatch):
         joints = np.random.default_rng(0).normal(size=(300, get_layout(layout).num_joints, 3)).astype(np.float32)
         recs = {s: MotionRecord(joints, 120.0, layout, split=s) for s in ("train", "val", "test")}
         write_motion_archive(tmp_path / root, recs, name=Path(root).name)
+    for root, dataset in [a for p in composed for a in _recognition_archives(p)]:  # tiny NTU/PKU archives
+        labels = np.arange(len(CLASS_NAMES[dataset]))
+        x = np.random.default_rng(0).normal(size=(len(labels), 8, 2, 25, 3)).astype(np.float32)
+        write_skeleton_npz(tmp_path / root, {"train": (x, labels), "test": (x, labels)})
     gpu = any("gpu" in p.read_text() for p in composed)
     cli = SicCLI(
         L.LightningModule,

@@ -22,7 +22,11 @@ def test_class_lists_have_the_official_sizes_and_unique_names():
     for names in CLASS_NAMES.values():
         assert len(set(names)) == len(names)
     ntu = CLASS_NAMES["ntu120"]
-    assert ntu[0] == "drink water" and ntu[59] == "walking apart from each other" and ntu[119].startswith("finger-guessing")
+    assert (
+        ntu[0] == "drink water"
+        and ntu[59] == "walking apart from each other"
+        and ntu[119].startswith("finger-guessing")
+    )
     assert ntu[24] == "put something inside pocket / take out something from pocket"
     pku = CLASS_NAMES["pku51"]
     assert pku == tuple(sorted(pku))  # PKU-MMD ids follow the alphabetical order of the names
@@ -51,7 +55,9 @@ def test_named_splits_and_their_class_names():
     assert s.validation == (16, 21, 25, 31, 48)  # SynSE rv5_0
     assert get_split("ntu60-48-12").validation == (4, 8, 10, 13, 17, 22, 30, 33, 39, 46, 50, 54)
     p = get_split("procedural-13-4")
-    assert [p.class_names[i] for i in p.unseen] == sorted(["run", "stand_up", "wave_right_hand", "jumping_jacks"], key=p.class_names.index)
+    assert [p.class_names[i] for i in p.unseen] == sorted(
+        ["run", "stand_up", "wave_right_hand", "jumping_jacks"], key=p.class_names.index
+    )
 
 
 def test_random_splits_are_seeded_and_checked():

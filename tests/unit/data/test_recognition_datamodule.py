@@ -330,5 +330,5 @@ def test_archive_labels_outside_the_dataset_name_the_file(tmp_path):
     write_skeleton_npz(only_train, {"train": (x, np.array([0, 1, 2]))})
     with pytest.raises(DataError, match=r"train-only\.npz.*x_test"):
         ntu(only_train).setup("test")
-    with pytest.raises(DataError, match="missing.npz"):
+    with pytest.raises(DataError, match=r"missing\.npz"):
         ntu(tmp_path / "missing.npz").setup("test")
