@@ -29,7 +29,7 @@ from sic.metrics.functional import (
 from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PCKCurve
 from sic.metrics.retrieval import RetrievalRecall, retrieval_ranks
 from sic.metrics.tokens import CodebookUsage
-from sic.metrics.zero_shot import ZeroShotScores, ausuc, best_gamma, gzsl_accuracy, zsl_accuracy
+from sic.metrics.zero_shot import ZeroShotScores, ausuc, best_fusion_weight, best_gamma, gzsl_accuracy, zsl_accuracy
 
 __all__ = [
     "MPJPE",
@@ -42,6 +42,7 @@ __all__ = [
     "RetrievalRecall",
     "ZeroShotScores",
     "ausuc",
+    "best_fusion_weight",
     "best_gamma",
     "gzsl_accuracy",
     "joint_errors",

@@ -53,11 +53,13 @@ __all__ = [
     "GZSLResult",
     "ZeroShotScores",
     "ausuc",
+    "best_fusion_weight",
     "best_gamma",
     "cluster_accuracy",
     "cluster_difficulty",
     "confusion_matrix",
     "either_branch_accuracy",
+    "fuse_scores",
     "gzsl_accuracy",
     "seen_unseen_curve",
     "similar_class_clusters",
@@ -418,6 +420,42 @@ def best_gamma(
     idx = int(torch.where(near, candidates.abs(), math.inf).argmin())
     gamma = float(candidates[idx])
     return gamma, gzsl_accuracy(scores, labels, unseen, gamma=gamma, average=average, seen=seen)
+
+
+def fuse_scores(context: Tensor, part: Tensor, weight: float | Tensor) -> Tensor:
+    """``w·context + (1 − w)·part``; a weight of exactly 0 or 1 returns one branch (no ``0 · -inf`` NaN)."""
+    w = float(weight)
+    if w == 0.0:
+        return part
+    if w == 1.0:
+        return context
+    return w * context + (1 - w) * part
+
+
+def best_fusion_weight(
+    context: Tensor,
+    part: Tensor,
+    labels: Tensor,
+    unseen: Sequence[int],
+    seen: Sequence[int],
+    grid: Sequence[float] = tuple(k / 10 for k in range(11)),
+) -> float:
+    """The weight ``w`` of ``w·context + (1 − w)·part`` with the best validation scores, searched over ``grid``.
+
+    Call it on **validation** scores (``unseen`` the pseudo-unseen classes, ``seen`` the training classes); rows
+    of other classes are ignored. The key is the harmonic mean at the best calibration (:func:`best_gamma`), then
+    the ZSL top-1 accuracy, then nearness to ``w = 0.5`` (the equal-weight default).
+    """
+    keep = torch.isin(labels, torch.as_tensor([*seen, *unseen], device=labels.device))
+    c, p, y = context[keep], part[keep], labels[keep]
+    best, best_key = 0.5, None
+    for w in grid:
+        fused = fuse_scores(c, p, w)
+        h = best_gamma(fused, y, unseen, seen=seen)[1].harmonic
+        key = (round(h, 9), round(zsl_accuracy(fused, y, unseen), 9), -abs(w - 0.5))
+        if best_key is None or key > best_key:
+            best, best_key = float(w), key
+    return best
 
 
 def either_branch_accuracy(

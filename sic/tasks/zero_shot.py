@@ -12,7 +12,8 @@ Progressive Partial Masking hides ``clamp(ceil(r_t · S), 1, S)`` of the ``S`` s
 released code's 1/3-2/3-1 epoch variant (clamped at the last epoch), ``ppm=False`` hides every slot.
 
 Evaluation scores every sample against the text embeddings of the visible classes (cosine, mean over each
-class's ``K`` texts, times ``logit_scale``) per branch; the fused score is ``w·context + (1 − w)·part``.
+class's ``K`` texts, times ``logit_scale``) per branch; the fused score is ``w·context + (1 − w)·part``, with
+``w`` configured or (``fusion_weight="val"``) chosen on the pseudo-unseen validation classes, like ``γ``.
 
 * ZSL: accuracy on unseen-class samples, argmax over the unseen classes (sample- and class-averaged).
 * GZSL: seen / unseen accuracy and their harmonic mean over all classes, without calibration and with
@@ -43,11 +44,13 @@ from sic.data.knowledge import KnowledgeBase
 from sic.metrics.zero_shot import (
     ZeroShotScores,
     ausuc,
+    best_fusion_weight,
     best_gamma,
     cluster_accuracy,
     cluster_difficulty,
     confusion_matrix,
     either_branch_accuracy,
+    fuse_scores,
     gzsl_accuracy,
     similar_class_clusters,
     zsl_accuracy,
@@ -89,7 +92,9 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         context_source: ``"own_class"`` (fixed), ``"random_seen"``, or ``"random_all_legacy"`` (the released code's
             draw from all classes: unseen-class text leaks into training; for reproduction studies only).
         shuffle_slots_legacy: shuffle slot values across slots (the released code's defect).
-        fusion_weight: weight ``w`` of the context branch in the fused score.
+        fusion_weight: weight ``w`` of the context branch in the fused score, or ``"val"``: chosen each validation
+            epoch on the pseudo-unseen classes (``holdout_validation=True``) from ``0, 0.1, …, 1`` by the
+            calibrated H, ties by ZSL accuracy, then nearest 0.5; kept in the checkpoint like ``γ``.
         gamma: calibration factor used when it is not chosen on validation (``holdout_validation`` off).
         write_confusion: write ``confusion.json`` (fused GZSL confusion over all classes) at test.
         similar_classes: a baseline's ``confusion.json``; test then reports the similar-class difficulty
@@ -115,7 +120,7 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         ramp_fraction: float = 1.0,
         context_source: str = "own_class",
         shuffle_slots_legacy: bool = False,
-        fusion_weight: float = 0.5,
+        fusion_weight: float | str = 0.5,
         gamma: float = 0.0,
         write_confusion: bool = False,
         similar_classes: str | None = None,
@@ -133,8 +138,12 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
             raise ConfigError(f"model.context_source must be one of {_SOURCES}, got {context_source!r}")
         if ppm_schedule not in ("linear", "thirds"):
             raise ConfigError(f"model.ppm_schedule must be 'linear' or 'thirds', got {ppm_schedule!r}")
-        if not 0.0 <= fusion_weight <= 1.0 or not ramp_fraction > 0:
-            raise ConfigError("model.fusion_weight must be in [0, 1] and model.ramp_fraction > 0")
+        self.select_fusion = fusion_weight == "val"
+        if self.select_fusion:
+            fusion_weight = 0.5  # until the first validation epoch chooses it
+        if isinstance(fusion_weight, str) or not 0.0 <= fusion_weight <= 1.0 or not ramp_fraction > 0:
+            raise ConfigError(f"model.fusion_weight must be in [0, 1] or 'val' (got {fusion_weight!r}) and "
+                              f"model.ramp_fraction > 0")  # fmt: skip
         kpd_loss(torch.zeros(1, 1, 2), torch.ones(1, 2), kpd_reduction)  # validates the name
         self.net = net
         self.text_encoder = text_encoder if text_encoder is not None else net.language_model
@@ -145,7 +154,8 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         self.kpd_reduction, self.logit_scale = kpd_reduction, logit_scale
         self.ppm, self.ppm_schedule, self.ramp_fraction = ppm, ppm_schedule, ramp_fraction
         self.context_source, self.shuffle_slots = context_source, shuffle_slots_legacy
-        self.fusion_weight, self.write_confusion, self.similar_classes = fusion_weight, write_confusion, similar_classes
+        self.write_confusion, self.similar_classes = write_confusion, similar_classes
+        self.register_buffer("fusion_weight", torch.tensor(float(fusion_weight)))
         # gamma per branch: chosen on validation (holdout) or configured; saved in checkpoints for `sic test`.
         self.register_buffer("gamma", torch.full((len(BRANCHES),), float(gamma)))
         self.scores = nn.ModuleDict({s: ZeroShotScores() for s in ("val", "test")})
@@ -171,6 +181,9 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
                 raise ConfigError(f"model.net.backbone {name}={have} but the data give {want}")
         if not dm.unseen:
             raise ConfigError("ZeroShotTask needs a zero-shot split: set data.init_args.split")
+        if self.select_fusion and stage == "fit" and not dm.val_unseen:
+            raise ConfigError("model.fusion_weight='val' needs pseudo-unseen validation classes: set "
+                              "data.init_args.holdout_validation: true")  # fmt: skip
         if stage != "fit":
             return  # evaluation takes the backbone from the task's checkpoint
         if self.backbone_checkpoint is not None:
@@ -232,7 +245,7 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         """``(B, C)`` scores per branch and fused; columns of invisible classes are ``-inf``."""
         ctx = class_scores(context, self._text["context"], self.logit_scale)
         prt = class_scores(part, self._text["part"], self.logit_scale)
-        fused = self.fusion_weight * ctx + (1 - self.fusion_weight) * prt
+        fused = fuse_scores(ctx, prt, self.fusion_weight)
         hidden = ~self._text["visible"]
         return {k: v.masked_fill(hidden, float("-inf")) for k, v in zip(BRANCHES, (ctx, prt, fused), strict=True)}
 
@@ -339,6 +352,11 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
         dm, values = self.dm, {}
         train = torch.as_tensor(dm.train_classes, device=scores.device)
         pseudo = list(dm.val_unseen)
+        updating = self.trainer.state.fn == "fit" and not self.trainer.sanity_checking
+        if self.select_fusion and updating and self._has_both(labels, pseudo):
+            self.fusion_weight.fill_(best_fusion_weight(scores[:, 0], scores[:, 1], labels, pseudo, dm.train_classes))
+            scores = torch.cat([scores[:, :2], fuse_scores(scores[:, 0], scores[:, 1], self.fusion_weight)[:, None]], 1)
+        values["val/fused/weight"] = self.fusion_weight.detach().clone()
         for i, branch in enumerate(BRANCHES):
             s = scores[:, i]
             rows = torch.isin(labels, train)
@@ -346,19 +364,25 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
                 sub = s[rows][:, train]
                 hits = train[sub.argmax(-1)] == labels[rows]
                 values[f"val/{branch}/seen_top1"] = 100 * hits.float().mean()
-            has_pseudo = torch.isin(labels, torch.as_tensor(pseudo, device=labels.device)).any() if pseudo else False
-            if has_pseudo and rows.any():  # a short (e.g. sanity-check) pass may hold only one kind of row
+            if self._has_both(labels, pseudo):  # a short (e.g. sanity-check) pass may hold only one kind of row
                 keep = torch.isin(labels, torch.as_tensor([*dm.train_classes, *pseudo], device=labels.device))
                 values[f"val/{branch}/zsl_top1"] = 100 * torch.tensor(zsl_accuracy(s[keep], labels[keep], pseudo))
                 gamma, result = best_gamma(s[keep], labels[keep], pseudo, seen=list(dm.train_classes))
                 values[f"val/{branch}/gzsl_h"] = 100 * torch.tensor(result.harmonic)
                 values[f"val/{branch}/gamma"] = torch.tensor(gamma)
-                if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+                if updating:
                     self.gamma[i] = gamma
         values = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in values.items()}
         self.log_dict(values)
         if self.trainer.state.fn == "validate":
             self._report({k: float(v) for k, v in values.items()}, "val")
+
+    def _has_both(self, labels: Tensor, pseudo: list[int]) -> bool:
+        """Whether validation rows hold both training-class and pseudo-unseen samples."""
+        if not pseudo:
+            return False
+        train, pseudo_t = (torch.as_tensor(c, device=labels.device) for c in (self.dm.train_classes, pseudo))
+        return bool(torch.isin(labels, train).any() and torch.isin(labels, pseudo_t).any())
 
     def on_test_epoch_end(self) -> None:
         """ZSL and GZSL per branch and fused (plus labelled extras); print and write them."""
@@ -377,6 +401,7 @@ class ZeroShotTask(MetricsReport, L.LightningModule):
             values[f"{key}/gamma"] = float(self.gamma[i])
             values[f"{key}/ausuc"] = 100 * ausuc(s, labels, unseen)
             values[f"{key}/oracle_test_gamma_h"] = 100 * best_gamma(s, labels, unseen)[1].harmonic
+        values["test/fused/weight"] = float(self.fusion_weight)
         values["test/fused/neuron_either_branch_zsl"] = 100 * either_branch_accuracy(scores[:, 0], scores[:, 1], labels,
                                                                                     unseen)  # fmt: skip
         values |= self._similar_class_metrics(scores[:, 2], labels, float(self.gamma[2]))

@@ -26,20 +26,21 @@ def test_pretrain_then_zero_shot_fit_and_test(env):
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "without backbone_checkpoint" not in fit.stderr
     ckpt = sorted((env / "runs" / "smoke-zero-shot").rglob("*.ckpt"))[-1]
-    test = run_sic("test", "-c", cfg, "--ckpt_path", str(ckpt), "--model.init_args.write_confusion=true", cwd=env)
+    # One test run writes its confusion and reads a baseline's (here a hand-made one) for Table 4's clusters.
+    baseline = env / "baseline_confusion.json"
+    confusion = [[8 if i == j else (2 if abs(i - j) == 1 else 0) for j in range(17)] for i in range(17)]
+    baseline.write_text(json.dumps({"confusion": confusion, "per_class_accuracy": [0.2 + 0.04 * i for i in range(17)]}))
+    test = run_sic("test", "-c", cfg, "--ckpt_path", str(ckpt), "--model.init_args.write_confusion=true",
+                   f"--model.init_args.similar_classes={baseline}", cwd=env)  # fmt: skip
     assert test.returncode == 0, test.stderr[-3000:]
     root = env / "runs" / "smoke-zero-shot"
     metrics = json.loads(sorted(root.rglob("test_metrics.json"))[-1].read_text())
     for branch in ("context", "part", "fused"):
         for key in ("zsl_top1", "gzsl_seen", "gzsl_unseen", "gzsl_h", "gzsl_cal_h", "ausuc"):
             assert 0.0 <= metrics[f"test/{branch}/{key}"] <= 100.0
-    confusion = json.loads(sorted(root.rglob("confusion.json"))[-1].read_text())
-    assert len(confusion["confusion"]) == 17 and confusion["unseen"] == [1, 5, 12, 15]
-    # The similar-class evaluation reads a baseline's confusion.
-    sim = run_sic("test", "-c", cfg, "--ckpt_path", str(ckpt),
-                  f"--model.init_args.similar_classes={sorted(root.rglob('confusion.json'))[-1]}", cwd=env)  # fmt: skip
-    assert sim.returncode == 0, sim.stderr[-3000:]
-    assert "similar_" in sim.stdout
+    assert {k for k in metrics if k.startswith("test/similar_")} >= {"test/similar_easy/zsl", "test/similar_hard/gzsl"}
+    written = json.loads(sorted(root.rglob("confusion.json"))[-1].read_text())
+    assert len(written["confusion"]) == 17 and written["unseen"] == [1, 5, 12, 15]
 
 
 def test_a_split_of_another_dataset_is_a_clear_error(env):

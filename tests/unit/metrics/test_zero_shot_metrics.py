@@ -13,6 +13,7 @@ from sic.metrics.zero_shot import (
     GZSLResult,
     ZeroShotScores,
     ausuc,
+    best_fusion_weight,
     best_gamma,
     cluster_accuracy,
     cluster_difficulty,
@@ -234,6 +235,22 @@ class TestCurve:
             seen_unseen_curve(SCORES[:3], LABELS[:3], UNSEEN)
         with pytest.raises(ValueError, match="seen labels and rows with unseen labels"):
             best_gamma(SCORES[3:], LABELS[3:], UNSEEN)
+
+
+def test_best_fusion_weight_by_hand():
+    # classes 0, 1 seen, 2, 3 pseudo-unseen, 4 outside both (ignored). The context branch scores the true class
+    # 1, the part branch scores its partner (0↔1, 2↔3) 1: the fused score favours the truth iff w > 0.5, so H = 1
+    # from w = 0.6 on and 0.6 is the tied weight nearest 0.5.
+    labels = torch.tensor([0, 1, 2, 3, 2, 4])
+    partner = torch.tensor([1, 0, 3, 2, 3, 0])
+    context = torch.nn.functional.one_hot(labels, 5).double()
+    part = torch.nn.functional.one_hot(partner, 5).double()
+    assert best_fusion_weight(context, part, labels, [2, 3], [0, 1]) == 0.6
+    # with the roles swapped only w < 0.5 is right; 0.4 is nearest 0.5
+    assert best_fusion_weight(part, context, labels, [2, 3], [0, 1]) == 0.4
+    # an ignored class cannot move the choice: its row is wrong in every fusion
+    context[5] = torch.nn.functional.one_hot(torch.tensor(1), 5)
+    assert best_fusion_weight(context, part, labels, [2, 3], [0, 1]) == 0.6
 
 
 # ----------------------------------------------------------------------------------------------

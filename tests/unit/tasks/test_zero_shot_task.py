@@ -22,8 +22,9 @@ def _task(**kw):
 
 
 def _dm(cache_dir, **kw):
-    return RecognitionDataModule(split="procedural-13-4", holdout_validation=True, num_frames=16, clips_per_class=4,
-                                 batch_size=8, cache_dir=str(cache_dir), **kw)  # fmt: skip
+    kw = {"holdout_validation": True, **kw}
+    return RecognitionDataModule(split="procedural-13-4", num_frames=16, clips_per_class=4, batch_size=8,
+                                 cache_dir=str(cache_dir), **kw)  # fmt: skip
 
 
 def _trainer(tmp_path, **kw):
@@ -86,6 +87,31 @@ def test_validation_chooses_gamma_and_test_uses_it(tmp_path, cache_dir):
                                                                 result["test/part/zsl_top1"])  # fmt: skip
 
 
+def test_validation_chooses_the_fusion_weight(tmp_path, cache_dir):
+    task, _ = _task(fusion_weight="val")
+    dm = _dm(cache_dir)
+    trainer = _trainer(tmp_path, num_sanity_val_steps=0, limit_val_batches=1.0)
+    trainer.fit(task, datamodule=dm)
+    weight = float(task.fusion_weight)
+    assert any(weight == pytest.approx(k / 10) for k in range(11))
+    assert trainer.callback_metrics["val/fused/weight"] == pytest.approx(weight)
+    result = _trainer(tmp_path, limit_test_batches=2).test(task, datamodule=dm)[0]
+    assert result["test/fused/weight"] == pytest.approx(weight)
+    # the fused scores are that weighted sum of the branches
+    batch = next(iter(dm.test_dataloader()))
+    with torch.no_grad():
+        s = task(batch)
+    assert torch.allclose(s["fused"], weight * s["context"] + (1 - weight) * s["part"], equal_nan=True)
+
+
+def test_fusion_weight_from_validation_needs_held_out_classes(tmp_path, cache_dir):
+    from sic.utils.errors import ConfigError
+
+    task, _ = _task(fusion_weight="val")
+    with pytest.raises(ConfigError, match="holdout_validation"):
+        _trainer(tmp_path).fit(task, datamodule=_dm(cache_dir, holdout_validation=False))
+
+
 def test_ppm_schedules(tmp_path, cache_dir):
     task, _ = _task()
     trainer = _trainer(tmp_path, max_steps=30)
@@ -105,3 +131,6 @@ def test_bad_options_are_config_errors():
         _task(context_source="anything")
     with pytest.raises(ConfigError, match="loss_weights"):
         _task(loss_weights={"mlm": 1.0})
+    for bad in ("validation", 1.5):
+        with pytest.raises(ConfigError, match="fusion_weight"):
+            _task(fusion_weight=bad)
