@@ -26,7 +26,7 @@ from sic.metrics.functional import (
     per_frame_mpjpe,
     procrustes_align,
 )
-from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PCKCurve
+from sic.metrics.pose import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PCKCurve, PoseScale
 from sic.metrics.retrieval import RetrievalRecall, retrieval_ranks
 from sic.metrics.tokens import CodebookUsage
 from sic.metrics.zero_shot import ZeroShotScores, ausuc, best_fusion_weight, best_gamma, gzsl_accuracy, zsl_accuracy
@@ -39,6 +39,7 @@ __all__ = [
     "MPJPEAtFrames",
     "MPJPEPerLabel",
     "PCKCurve",
+    "PoseScale",
     "RetrievalRecall",
     "ZeroShotScores",
     "ausuc",

@@ -40,7 +40,7 @@ from sic.metrics.functional import (
     mpjpe_per_frame,
 )
 
-__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "MPJPEAtFrames", "MPJPEPerLabel"]
+__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "MPJPEAtFrames", "MPJPEPerLabel", "PCKCurve", "PoseScale"]
 
 
 def _check_scale(scale: float) -> float:
@@ -347,3 +347,52 @@ class PCKCurve(Metric):
         """``{"pck", "auc"}`` in percent (NaN before any update)."""
         share = (self.correct / self.total * 100.0).float()
         return {"pck": share[0], "auc": share[1:].mean()}
+
+
+class PoseScale(Metric):
+    r"""How large predicted skeletons are relative to the true ones: a ratio, 1 when the sizes match.
+
+    The size of a frame is the mean distance of its joints from their centroid,
+    :math:`r_n = \frac{1}{J}\sum_j \lVert x_{n,j} - \bar{x}_n \rVert`; the metric is
+    :math:`\sum_n \hat{r}_n / \sum_n r_n` over every frame seen, and over the last frame only (``last=True``),
+    where a shrinking prediction (the MIM failure of Skeleton-in-Context's Fig. 2) is smallest.
+
+    Example:
+        >>> import torch
+        >>> target = torch.randn(2, 4, 17, 3)
+        >>> metric = PoseScale()
+        >>> metric.update(0.5 * target + 1.0, target)   # half size, shifted: 0.5
+        >>> round(float(metric.compute()), 4)
+        0.5
+    """
+
+    is_differentiable: ClassVar[bool] = True
+    higher_is_better: ClassVar[bool | None] = None
+    full_state_update: ClassVar[bool] = False
+
+    pred_size: Tensor
+    target_size: Tensor
+
+    def __init__(self, last: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.last = last
+        self.add_state("pred_size", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("target_size", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    @staticmethod
+    def _size(x: Tensor) -> Tensor:
+        return torch.linalg.vector_norm(x - x.mean(-2, keepdim=True), dim=-1).mean(-1)
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """Accumulate ``(B, T, J, 3)`` predictions and targets."""
+        if preds.shape != target.shape or preds.dim() < 3:
+            raise ValueError(f"preds and target must share a (..., T, J, 3) shape, got {tuple(preds.shape)} "
+                             f"and {tuple(target.shape)}")  # fmt: skip
+        if self.last:
+            preds, target = preds[..., -1:, :, :], target[..., -1:, :, :]
+        self.pred_size += self._size(preds.detach()).sum().double()
+        self.target_size += self._size(target).sum().double()
+
+    def compute(self) -> Tensor:
+        """The size ratio (``nan`` before any update)."""
+        return (self.pred_size / self.target_size).float()

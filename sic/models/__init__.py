@@ -6,7 +6,7 @@ Example:
     17
 """
 
-from sic.models.baselines import CopyPrompt
+from sic.models.baselines import CopyPrompt, MaskedFrameInContext
 from sic.models.gatfun import GATFUN_SIZES, GAtFuN
 from sic.models.lifter import PoseAdaptiveLifter
 from sic.models.pose_context import ContextGating, GaussianTemporalPooling, SpectralSpatialPooling
@@ -27,6 +27,7 @@ __all__ = [
     "GAtFuN",
     "GRUTextEncoder",
     "GaussianTemporalPooling",
+    "MaskedFrameInContext",
     "PoseAdaptiveLifter",
     "PoseAdaptivePrompt",
     "PoseRetrievalEncoder",

@@ -21,6 +21,10 @@ Departures from the reference code (``docs/methods/sic.md`` lists them all), eac
 * ``analogy_residual=False``: the reference adds ``P_tgt - P_in + Q_in`` to the output, which the
   paper does not describe.
 
+The baselines of the paper's Tables 1, 3 and 6 are this network with parts switched off: ``tgp=False``
+drops the prompt stream (and the aggregation), ``tup="none"`` the unified prompt, and ``task_heads=K``
+gives one output head per task id (the "re-structured" multi-task models: shared backbone, no prompts).
+
 Example:
     >>> import torch
     >>> from sic.models import SkeletonInContext
@@ -78,6 +82,10 @@ class SkeletonInContext(nn.Module):
         num_static_poses: rows of the static mean-pose table (1 = one mean over all tasks, as in the
             paper's Eq. 2; more = one per task id).
         analogy_residual: add ``P_tgt - P_in + Q_in`` to the output (reference behaviour).
+        tgp: use the task-guided prompt; ``False`` ignores the prompt pair and runs the query stream
+            alone through every level (the prompt-free backbone of Tables 3 and 6).
+        task_heads: ``0``: one output head; ``K``: one head per task id ``0..K-1``, chosen by the batch's
+            task ids (the multi-head multi-task baseline of Table 1).
         ln_eps: LayerNorm epsilon.
         inference_chunk: without autograd, process queries this many at a time (same result, less
             memory traffic; ``None`` disables chunking).
@@ -100,6 +108,8 @@ class SkeletonInContext(nn.Module):
         tup_positional: bool = True,
         num_static_poses: int = 1,
         analogy_residual: bool = False,
+        tgp: bool = True,
+        task_heads: int = 0,
         ln_eps: float = 1e-6,
         inference_chunk: int | None = 4,
     ) -> None:
@@ -108,12 +118,16 @@ class SkeletonInContext(nn.Module):
             raise ValueError(f"merge_layer must be in [0, depth={depth}), got {merge_layer}")
         if num_static_poses < 1:
             raise ValueError(f"num_static_poses must be >= 1, got {num_static_poses}")
+        if task_heads < 0:
+            raise ValueError(f"task_heads must be >= 0, got {task_heads}")
+        if analogy_residual and not tgp:
+            raise ValueError("analogy_residual needs the prompt pair: it cannot be combined with tgp=False")
         if tup not in ("dynamic", "static", "none"):
             raise ValueError(f"tup must be 'dynamic', 'static' or 'none', got {tup!r}")
         self.num_joints, self.num_frames, self.in_channels = num_joints, num_frames, in_channels
         self.merge_layer, self.aggregation, self.tup = merge_layer, aggregation, tup
         self.tup_positional, self.analogy_residual = tup_positional, analogy_residual
-        self.inference_chunk = inference_chunk
+        self.inference_chunk, self.tgp, self.task_heads = inference_chunk, tgp, task_heads
 
         self.joints_embed = nn.Linear(in_channels, dim)
         self.pos_embed = nn.Parameter(torch.zeros(num_joints, dim))
@@ -121,8 +135,9 @@ class SkeletonInContext(nn.Module):
         self.blocks = nn.ModuleList(DualStreamBlock(dim, num_heads, mlp_ratio, ln_eps) for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=ln_eps)
         self.pre_logits = nn.Sequential(nn.Linear(dim, dim), nn.Tanh())
-        self.head = nn.Linear(dim, out_channels)
-        if aggregation == "learned":
+        self.head = nn.Linear(dim, out_channels * max(task_heads, 1))
+        self.out_channels = out_channels
+        if aggregation == "learned" and tgp:  # without a prompt nothing is aggregated (no unused parameter)
             self.merge_weight = nn.Parameter(torch.full((2, dim), 0.5))
         if tup == "dynamic":
             self.tup_frames = nn.Parameter(torch.zeros(num_frames, num_joints, 1))  # W1 ∈ R^{F×J×1}
@@ -212,6 +227,8 @@ class SkeletonInContext(nn.Module):
         """
         self._check("prompt_input", prompt_input)
         self._check("prompt_target", prompt_target)
+        if not self.tgp:  # the prompt is ignored: keep only its batch size
+            return EncodedPrompt(prompt_input[:, :0], prompt_target[:, :0])
         tokens = self._embed(torch.cat([prompt_input, prompt_target], dim=1))
         return EncodedPrompt(self._run(tokens, range(self.merge_layer)), prompt_target - prompt_input)
 
@@ -241,15 +258,30 @@ class SkeletonInContext(nn.Module):
         tup = self._unified_prompt(task)
         query = torch.cat([query, tup.expand(b, *tup.shape[1:])], dim=1)
         query = self._run(query, range(self.merge_layer))
-        if self.aggregation == "learned":
+        if not self.tgp:
+            x = query
+        elif self.aggregation == "learned":
             x = prompt.tokens * self.merge_weight[0] + query * self.merge_weight[1]
         else:
             x = (prompt.tokens + query) * 0.5
         x = self._run(x, range(self.merge_layer, len(self.blocks)), query_frames=slice(f, 2 * f))
-        out = self.head(self.pre_logits(self.norm(x)))
+        out = self._head(self.pre_logits(self.norm(x)), task)
         if self.analogy_residual:
             out = out + prompt.delta + query_input
         return out
+
+    def _head(self, x: Tensor, task: Tensor | None) -> Tensor:
+        """``(B, F, J, C) -> (B, F, J, C_out)``; with task heads, each sample's head is its task id's."""
+        out = self.head(x)
+        if not self.task_heads:
+            return out
+        if task is None:
+            raise ValueError("a network with task_heads needs the batch's task ids")
+        if int(task.min()) < 0 or int(task.max()) >= self.task_heads:
+            raise ValueError(f"task ids must be in [0, {self.task_heads}), got {task.unique().tolist()}")
+        heads = out.unflatten(-1, (self.task_heads, self.out_channels))  # (B, F, J, K, C_out)
+        index = task.view(-1, 1, 1, 1, 1).expand(*heads.shape[:3], 1, self.out_channels)
+        return heads.gather(3, index).squeeze(3)
 
     def forward(self, prompt_input: Tensor, prompt_target: Tensor, query_input: Tensor, task: Tensor | None = None) -> Tensor:
         """Predict the query target ``(B, F, J, C_out)`` from a prompt pair and a query input.

@@ -29,7 +29,7 @@ from torchmetrics import MeanMetric
 from sic.data.batch import SkeletonBatch
 from sic.data.tasks import TASK_IDS
 from sic.losses import mpjpe_loss, n_mpjpe_loss, velocity_loss
-from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel
+from sic.metrics import MPJPE, NMPJPE, PAMPJPE, MPJPEAtFrames, MPJPEPerLabel, PoseScale
 from sic.tasks.report import MetricsReport, format_table
 from sic.utils.errors import ConfigError
 
@@ -69,6 +69,7 @@ class TaskMetrics(nn.Module):
         self.task_id = task_id
         self.loss = MeanMetric()
         self.mpjpe = MPJPE()
+        self.pose_scale, self.pose_scale_last = PoseScale(), PoseScale(last=True)  # < 1: shrinking skeletons
         self.class_names = list(class_names)
         if self.class_names:
             self.per_label = MPJPEPerLabel(len(self.class_names))
@@ -91,6 +92,8 @@ class TaskMetrics(nn.Module):
         if loss is not None:
             self.loss.update(loss.detach().float(), weight=batch.batch_size)
         self.mpjpe.update(pred, target)
+        self.pose_scale.update(pred, target)
+        self.pose_scale_last.update(pred, target)
         if self.class_names:
             self.per_label.update(pred, target, batch.meta["label"])
         if self.horizons:
@@ -117,7 +120,8 @@ class TaskMetrics(nn.Module):
         return {k: v for k, v in out.items() if torch.isfinite(v)} if torch.isfinite(out["mpjpe"]) else {}
 
     def _compute(self) -> dict[str, Tensor]:
-        out = {"mpjpe": self.mpjpe.compute(), "loss": self.loss.compute()}
+        out = {"mpjpe": self.mpjpe.compute(), "loss": self.loss.compute(),
+               "pose_scale": self.pose_scale.compute(), "pose_scale_last": self.pose_scale_last.compute()}
         if self.horizons:
             for h, v in zip(self.horizons, self.at_frames.compute().reshape(-1)):  # one horizon: a 0-d result
                 out[f"mpjpe_{h}ms"] = v
@@ -223,11 +227,21 @@ class InContextTask(MetricsReport, L.LightningModule):
         return sum(w * terms[k](pred, target) for k, w in self.loss_weights.items() if w).mean()
 
     def training_step(self, batch: SkeletonBatch, batch_idx: int) -> Tensor | None:
-        """One optimisation step on a mixed-task batch."""
+        """One optimisation step on a mixed-task batch (masked-frame models: on the frames they hid)."""
         del batch_idx  # unused
-        loss = self._loss(self(batch), batch.targets)
+        if getattr(self.net, "masked_modeling", False):
+            loss = self._masked_frame_loss(batch)
+        else:
+            loss = self._loss(self(batch), batch.targets)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch.batch_size)
         return loss if loss.requires_grad else None
+
+    def _masked_frame_loss(self, batch: SkeletonBatch) -> Tensor:
+        """MPJPE over the hidden frames of ``[P_in ; P_tgt ; Q_in ; Q_tgt]`` (MIM training)."""
+        pred, frames, hidden = self.net.reconstruct(batch.prompt_inputs, batch.prompt_targets, batch.inputs,
+                                                    batch.targets)  # fmt: skip
+        error = torch.linalg.vector_norm(pred - frames, dim=-1).mean(-1)  # (B, 4F)
+        return (error * hidden).sum() / hidden.sum()
 
     def _eval_step(self, split: str, batch: SkeletonBatch) -> None:
         pred = self(batch)

@@ -19,6 +19,7 @@ BASES = {
     "lifting-ablations": "experiments/lifting-quickstart.yaml",
     "lifting-recipes": "experiments/lifting-h36m-243.yaml",
     "ablations": "experiments/zero-shot/procedural-skeleton-context.yaml",
+    "sic-baselines": "experiments/sic-quickstart.yaml",
 }
 
 
