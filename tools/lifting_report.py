@@ -6,8 +6,9 @@ python tools/lifting_report.py runs            # after bash tools/lifting_ablati
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from sic.tasks.report import latest_metrics
 
 ROWS = {  # run directory -> row label, in table order
     "lifting-plain-transformer": "plain transformer lifter (no refinement, no text)",
@@ -20,12 +21,6 @@ ROWS = {  # run directory -> row label, in table order
     "lifting-quickstart": "GAtFuN + adaptive prompts (full)",
 }
 CLEAN = ("mpjpe", "pa_mpjpe", "mpjve", "accel", "pck", "auc")
-
-
-def latest_metrics(run: Path) -> dict[str, float] | None:
-    """The newest ``test_metrics.json`` under ``run`` (None if the run has not been tested)."""
-    files = sorted(run.rglob("test_metrics.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(files[-1].read_text()) if files else None
 
 
 def corruption_labels(values: dict[str, float]) -> list[str]:

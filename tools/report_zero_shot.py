@@ -18,7 +18,6 @@ prose around them is kept.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -27,6 +26,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from sic.tasks.report import latest_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = "configs/experiments/zero-shot"
@@ -79,11 +80,6 @@ def commands(row: str, seed: int, out: Path, epochs: int) -> list[list[str]]:
     fit = ["sic", "fit", *configs, "--seed_everything", str(seed), "--trainer.max_epochs", str(epochs)]
     test = ["sic", "test", *configs, "--ckpt_path", str(directory / "last.ckpt")]
     return [fit, test]
-
-
-def latest_metrics(directory: Path) -> dict[str, float] | None:
-    files = sorted(directory.rglob("test_metrics.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(files[-1].read_text()) if files else None
 
 
 def execute(cmd: list[str], log: Path, threads: int | None) -> None:

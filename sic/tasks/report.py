@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from sic.utils.io import atomic_write_text
 
-__all__ = ["MetricsReport", "format_robustness", "format_table"]
+__all__ = ["MetricsReport", "format_robustness", "format_table", "latest_metrics"]
 
 
 class MetricsReport:
@@ -39,6 +39,12 @@ class MetricsReport:
         atomic_write_text(path, json.dumps(values, indent=1, sort_keys=True))
         print(format_table(values, split, self.report_units))
         print(f"{split} metrics written to {path}")
+
+
+def latest_metrics(run: Path, split: str = "test") -> dict[str, float] | None:
+    """The newest ``{split}_metrics.json`` under the run directory ``run`` (``None`` if there is none yet)."""
+    files = sorted(run.rglob(f"{split}_metrics.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(files[-1].read_text()) if files else None
 
 
 def format_table(values: dict[str, float], split: str, units: str = "mm") -> str:
