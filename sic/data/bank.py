@@ -76,6 +76,9 @@ class TaskBank(Dataset):
             reproducible; the datamodule instead gives training a fixed seed and ``(item, draw)`` pairs).
         shared_prompt: give every batch one prompt (``prompt_inputs`` of batch size 1), enabling the
             model's prompt cache.
+        prompt_candidates: ``K`` prompts drawn per query, delivered as ``candidate_inputs`` /
+            ``candidate_targets`` ``(B, K, F, J, C)`` for prompt selection and ensembles (Table 4);
+            candidate 0 is always the default prompt (``prompt_inputs``), so ``K`` never changes it.
     """
 
     def __init__(
@@ -86,7 +89,13 @@ class TaskBank(Dataset):
         num_frames: int,
         seed: int | None = 0,
         shared_prompt: bool = False,
+        prompt_candidates: int = 1,
     ) -> None:
+        if prompt_candidates < 1:
+            raise ValueError(f"prompt_candidates must be >= 1, got {prompt_candidates}")
+        if shared_prompt and prompt_candidates > 1:
+            raise ValueError("a shared prompt cannot be combined with prompt candidates (one prompt serves the batch)")
+        self.prompt_candidates = prompt_candidates
         self.tasks = list(tasks)
         self.num_frames, self.seed, self.shared_prompt = num_frames, seed, shared_prompt
         self.queries = [_Pool.of(archives[t.id]) for t in self.tasks]
@@ -135,6 +144,7 @@ class TaskBank(Dataset):
                 out[key][rows[: len(value)]] = value
         prompt = slice(0, 1) if shared else slice(None)
         meta = {k: torch.from_numpy(out[k]) for k in ("fps", "clip", "label", "subject", "ratio")}
+        candidates = {k: torch.from_numpy(out[k]) for k in ("candidate_inputs", "candidate_targets") if k in out}
         return SkeletonBatch(
             inputs=torch.from_numpy(out["inputs"]),
             targets=torch.from_numpy(out["targets"]),
@@ -143,6 +153,7 @@ class TaskBank(Dataset):
             prompt_targets=torch.from_numpy(out["prompt_targets"][prompt]),
             mask=torch.from_numpy(out["mask"]),
             meta={"index": torch.from_numpy(index), **meta},
+            **candidates,
         )
 
     def _task_items(self, tp: int, items: np.ndarray, keys: np.ndarray, seed: int, shared: bool) -> dict[str, np.ndarray]:
@@ -162,14 +173,28 @@ class TaskBank(Dataset):
         ratio = params.get("ratio", np.zeros(len(keys), np.float32))
         if shared:
             keys, params = keys[:1], {k: v[:1] for k, v in params.items()}
-        pool = self.prompts[tp]
-        ppart, pclip = pool.locate((hash_uniform(seed, keys, stream=_PROMPT) * pool.size).astype(np.int64))
-        prompt = self._assemble(task, pool, ppart, pclip, hash_uniform(seed, keys, stream=_PROMPT_OFFSET), params)
+        prompt = self._prompts(task, tp, keys, seed, params)
         return {
             "inputs": query["inputs"], "targets": query["targets"], "mask": query["mask"],
             "prompt_inputs": prompt["inputs"], "prompt_targets": prompt["targets"],
             "fps": query["fps"], "label": query["label"], "subject": query["subject"], "clip": clip, "ratio": ratio,
+            **{k: v for k, v in prompt.items() if k.startswith("candidate")},
         }  # fmt: skip
+
+    def _prompts(self, task: ClipTask, tp: int, keys: np.ndarray, seed: int, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The prompts of queries ``keys`` of task ``tp``: ``inputs``/``targets`` ``(N, F, J, C)``, plus the
+        ``(N, K, F, J, C)`` candidates when ``K = prompt_candidates > 1`` (candidate 0 is the prompt)."""
+        pool, k, n = self.prompts[tp], self.prompt_candidates, len(keys)
+        pick = [hash_uniform(seed, keys, stream=_PROMPT if c == 0 else 100 + 2 * c) for c in range(k)]
+        start = [hash_uniform(seed, keys, stream=_PROMPT_OFFSET if c == 0 else 101 + 2 * c) for c in range(k)]
+        part, clip = pool.locate((np.stack(pick, 1).reshape(-1) * pool.size).astype(np.int64))
+        tiled = {name: np.repeat(v, k, axis=0) for name, v in params.items()}  # every candidate shows the query's draws
+        out = self._assemble(task, pool, part, clip, np.stack(start, 1).reshape(-1), tiled)
+        x, y = out["inputs"].reshape(n, k, *out["inputs"].shape[1:]), out["targets"].reshape(n, k, *out["targets"].shape[1:])
+        prompt = {"inputs": x[:, 0], "targets": y[:, 0]}
+        if k > 1:
+            prompt.update(candidate_inputs=x, candidate_targets=y)
+        return prompt
 
     def _assemble(self, task: ClipTask, pool: _Pool, part: np.ndarray, clip: np.ndarray, start_u: np.ndarray,
                   params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # fmt: skip

@@ -41,6 +41,9 @@ class SkeletonBatch:
         meta: per-sample tensors with the batch first: ``(B,)`` ``fps``, ``index`` (clip), ``label``, ``subject``,
             ...; ``(B, T)`` ``scored`` (frames that count in the metrics, lifting robustness loaders).
         texts: captions, ``K`` per sample in sample-major order (``len(texts) == K * B``), or ``None``.
+        candidate_inputs: ``(B, K, T, J, C_in)`` prompt candidates of each query for prompt selection and
+            ensembles (candidate 0 is ``prompt_inputs``), or ``None``.
+        candidate_targets: their targets, same shape.
     """
 
     inputs: Tensor
@@ -51,6 +54,8 @@ class SkeletonBatch:
     mask: Tensor | None = None
     meta: dict[str, Tensor] = field(default_factory=dict)
     texts: tuple[str, ...] | None = None
+    candidate_inputs: Tensor | None = None
+    candidate_targets: Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -70,6 +75,9 @@ class SkeletonBatch:
         def pick(x: Tensor | None) -> Tensor | None:
             return x if x is None or shared else x[rows]
 
+        def rows_of(x: Tensor | None) -> Tensor | None:
+            return None if x is None else x[rows]
+
         texts = self.texts
         if texts is not None:
             k = len(texts) // self.batch_size
@@ -83,7 +91,9 @@ class SkeletonBatch:
             task=self.task[rows],
             prompt_inputs=pick(self.prompt_inputs),
             prompt_targets=pick(self.prompt_targets),
-            mask=None if self.mask is None else self.mask[rows],
+            mask=rows_of(self.mask),
+            candidate_inputs=rows_of(self.candidate_inputs),
+            candidate_targets=rows_of(self.candidate_targets),
             meta={k: v[rows] for k, v in self.meta.items()},
         )
 

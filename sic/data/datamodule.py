@@ -73,6 +73,10 @@ class InContextDataModule(L.LightningDataModule):
         epoch_size: training items per epoch (default: all items once).
         eval_prompts: ``"per_sample"`` (a seeded prompt per test sample) or ``"shared"`` (one prompt
             per batch, the model then encodes it once).
+        prompt_candidates: prompts drawn per validation/test query (``K``); with ``K > 1`` the batches carry
+            all of them and the task's ``prompt_selection`` / ``prompt_ensemble`` choose (paper Table 4).
+            Candidate 0 is the default prompt, so evaluation with random selection is unchanged.
+        train_prompt_candidates: the same for training batches (selection during training).
         joint_completion_ratios: masking ratios of joint completion.
         joint_completion_per_frame: new masked joints every frame (paper) or one set per clip (reference).
         cache_dir: where generated archives are cached (default ``$SIC_CACHE`` or ``~/.cache/sic``).
@@ -95,6 +99,8 @@ class InContextDataModule(L.LightningDataModule):
         mixing: Literal["proportional", "balanced"] | dict[str, float] = "proportional",
         epoch_size: int | None = None,
         eval_prompts: Literal["per_sample", "shared"] = "per_sample",
+        prompt_candidates: int = 1,
+        train_prompt_candidates: int = 1,
         joint_completion_ratios: list[float] = [0.4, 0.6],
         joint_completion_per_frame: bool = True,
         cache_dir: str | None = None,
@@ -108,6 +114,13 @@ class InContextDataModule(L.LightningDataModule):
             task_index(t)
         if num_frames < 1 or batch_size < 1:
             raise ConfigError(f"data.num_frames and data.batch_size must be >= 1, got {num_frames} and {batch_size}")
+        if min(prompt_candidates, train_prompt_candidates) < 1:
+            raise ConfigError(f"data.prompt_candidates and data.train_prompt_candidates must be >= 1, "
+                              f"got {prompt_candidates} and {train_prompt_candidates}")  # fmt: skip
+        if eval_prompts == "shared" and prompt_candidates > 1:
+            raise ConfigError("data.eval_prompts='shared' gives one prompt per batch: it cannot be combined with "
+                              f"data.prompt_candidates={prompt_candidates}")  # fmt: skip
+        self.prompt_candidates, self.train_prompt_candidates = prompt_candidates, train_prompt_candidates
         self.tasks = list(dict.fromkeys(tasks))
         self.train_tasks = [t for t in self.tasks if t not in held_out]
         if isinstance(mixing, dict):
@@ -168,8 +181,9 @@ class InContextDataModule(L.LightningDataModule):
         return self._archives[split]
 
     def _bank(self, split: str, tasks: list[str], seed: int | None, shared: bool = False) -> TaskBank:
+        candidates = self.train_prompt_candidates if split == "train" else self.prompt_candidates
         return TaskBank([self.transforms[t] for t in tasks], self._split(split), self._split("train"),
-                        self.num_frames, seed=seed, shared_prompt=shared)  # fmt: skip
+                        self.num_frames, seed=seed, shared_prompt=shared, prompt_candidates=candidates)  # fmt: skip
 
     def setup(self, stage: str | None = None) -> None:
         """Open (or generate) the archives of the splits ``stage`` needs."""

@@ -6,7 +6,7 @@ Example:
     17
 """
 
-from sic.models.baselines import CopyPrompt, MaskedFrameInContext
+from sic.models.baselines import CopyPrompt, LinearInterpolation, MaskedFrameInContext
 from sic.models.gatfun import GATFUN_SIZES, GAtFuN
 from sic.models.lifter import PoseAdaptiveLifter
 from sic.models.pose_context import ContextGating, GaussianTemporalPooling, SpectralSpatialPooling
@@ -22,6 +22,7 @@ __all__ = [
     "GATFUN_SIZES",
     "ContextGating",
     "CopyPrompt",
+    "LinearInterpolation",
     "EMAQuantizer",
     "EncodedPrompt",
     "GAtFuN",

@@ -1,6 +1,8 @@
 """Baselines that share the in-context interface of :class:`~sic.models.SkeletonInContext`.
 
 * :class:`CopyPrompt`: the prompt's target is the prediction (Table 1's Copy).
+* :class:`LinearInterpolation`: the query's hidden joints filled in by interpolating over time (the natural
+  baseline of motion in-between and joint completion).
 * :class:`MaskedFrameInContext`: the MIM-style in-context models of Table 1 (Point-In-Context, PointMAE), with
   frames as tokens.
 * The prompt-free, TGP-only, TUP-only and multi-head baselines are :class:`~sic.models.SkeletonInContext`
@@ -21,7 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CopyPrompt", "MaskedFrameInContext"]
+__all__ = ["CopyPrompt", "LinearInterpolation", "MaskedFrameInContext"]
 
 
 class CopyPrompt(nn.Module):
@@ -37,6 +39,38 @@ class CopyPrompt(nn.Module):
         """Return ``prompt_target`` broadcast to the query batch, ``(B, F, J, C)``."""
         del prompt_input, task  # unused
         return prompt_target.expand(query_input.shape[0], *prompt_target.shape[1:]).clone()
+
+
+class LinearInterpolation(nn.Module):
+    """Fill the query's hidden joints by linear interpolation over time; ignore the prompt.
+
+    A joint is hidden in a frame when all its coordinates are exactly zero, which is how the bank hides joints
+    (joint completion) and frames (motion in-between). Each hidden joint is interpolated between the nearest
+    frames where it is visible, held constant before the first and after the last, and left at zero when it is
+    never visible (the root, which is the origin of root-relative poses). Visible joints are returned as given,
+    so on the tasks without hidden joints the prediction is the query input itself. Nothing to train.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def forward(self, prompt_input: Tensor, prompt_target: Tensor, query_input: Tensor, task: Tensor | None = None) -> Tensor:
+        """``(B, F, J, C)`` query input with hidden joints interpolated."""
+        del prompt_input, prompt_target, task  # unused
+        x = query_input
+        f = x.shape[1]
+        visible = (x != 0).any(-1)  # (B, F, J)
+        t = torch.arange(f, device=x.device).view(1, f, 1).expand_as(visible)
+        prev = torch.where(visible, t, -1).cummax(1).values  # last visible frame at or before t, -1 if none
+        nxt = torch.where(visible, t, f).flip(1).cummin(1).values.flip(1)  # first visible at or after t, F if none
+        has_prev, has_next = prev >= 0, nxt < f
+        lo, hi = prev.clamp(min=0), nxt.clamp(max=f - 1)
+        x_lo = x.gather(1, lo[..., None].expand_as(x))
+        x_hi = x.gather(1, hi[..., None].expand_as(x))
+        span = (hi - lo).clamp(min=1).to(x.dtype)
+        w = torch.where(has_prev & has_next, (t - lo).to(x.dtype) / span, (~has_prev).to(x.dtype))  # 1: take x_hi
+        out = x_lo + w[..., None] * (x_hi - x_lo)
+        return torch.where((has_prev | has_next)[..., None], out, torch.zeros_like(x))
 
 
 class MaskedFrameInContext(nn.Module):

@@ -215,6 +215,13 @@ class SkeletonInContext(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"{name} must have shape (B, {', '.join(map(str, expected))}), got {tuple(x.shape)}")
 
+    def prompt_features(self, x: Tensor) -> Tensor:
+        """One feature vector per input sequence, ``(B, F, J, C_in) -> (B, C)``, for feature-similarity prompt
+        selection (Table 4): the input half alone through the ``n1`` pre-aggregation levels, averaged over frames
+        and joints."""
+        self._check("input", x)
+        return self._run(self._embed(x), range(self.merge_layer)).mean((1, 2))
+
     def encode_prompt(self, prompt_input: Tensor, prompt_target: Tensor) -> EncodedPrompt:
         """Run the prompt stream up to the aggregation point.
 

@@ -161,6 +161,11 @@ class InContextTask(MetricsReport, L.LightningModule):
         scheduler_interval: step the scheduler every ``"epoch"`` or every optimiser ``"step"``.
         compile: run the network through ``torch.compile`` (``nn.Module.compile``: parameters and
             checkpoints are unchanged; the first steps pay the compilation).
+        prompt_selection: which of a query's prompt candidates (``data.prompt_candidates``) to use (Table 4):
+            ``"random"`` (candidate 0, the data's seeded draw), ``"motion"`` (lowest MPJPE between the query
+            input and the candidate's input) or ``"feature"`` (highest cosine similarity of the network's
+            ``prompt_features``). Without candidates every choice uses the batch's one prompt.
+        prompt_ensemble: average the predictions of the ``k`` best candidates (1: no ensemble).
     """
 
     monitor = "val/mpjpe"
@@ -175,8 +180,18 @@ class InContextTask(MetricsReport, L.LightningModule):
         decay_all_parameters: bool = False,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
         compile: bool = False,
+        prompt_selection: Literal["random", "motion", "feature"] = "random",
+        prompt_ensemble: int = 1,
     ) -> None:
         super().__init__()
+        if prompt_selection not in ("random", "motion", "feature"):
+            raise ConfigError(f"model.prompt_selection must be 'random', 'motion' or 'feature', got {prompt_selection!r}")
+        if prompt_ensemble < 1:
+            raise ConfigError(f"model.prompt_ensemble must be >= 1, got {prompt_ensemble}")
+        if prompt_selection == "feature" and not hasattr(net, "prompt_features"):
+            raise ConfigError(f"model.prompt_selection='feature' needs a network with prompt_features(); "
+                              f"{type(net).__name__} has none (use 'motion' or 'random')")  # fmt: skip
+        self.prompt_selection, self.prompt_ensemble = prompt_selection, prompt_ensemble
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
         self.optimizer, self.scheduler = optimizer, scheduler
@@ -204,6 +219,7 @@ class InContextTask(MetricsReport, L.LightningModule):
             if have is not None and have != want:
                 raise ConfigError(f"inconsistent frame counts: model.init_args.net {name}={have} but data {name}={want}")
         self.task_ids, self.trained_tasks = list(dm.tasks), list(dm.train_tasks)
+        self._check_candidates(getattr(dm, "prompt_candidates", 1), "data.prompt_candidates")
         ratios = tuple(dm.transforms["joint_completion"].ratios) if "joint_completion" in dm.transforms else ()
         for split in ("val", "test"):  # per-action tables (e.g. Human3.6M's protocol) at test time only
             self.metrics[split] = nn.ModuleDict({
@@ -217,10 +233,40 @@ class InContextTask(MetricsReport, L.LightningModule):
                 raise ConfigError(f"model.init_args.net num_static_poses must be 1 or {len(TASK_IDS)} (one per task id), got {rows}")
             self.net.set_static_pose(dm.mean_target_pose(per_task=rows > 1))
 
+    def _check_candidates(self, candidates: int, key: str) -> None:
+        need = max(self.prompt_ensemble, 1 if self.prompt_selection == "random" else 2)
+        if candidates < need:
+            raise ConfigError(f"model.prompt_selection={self.prompt_selection!r} with model.prompt_ensemble="
+                              f"{self.prompt_ensemble} needs {key} >= {need}, got {candidates}")  # fmt: skip
+
     # -- steps ----------------------------------------------------------------------------------
     def forward(self, batch: SkeletonBatch) -> Tensor:
-        """Predict the query targets of ``batch``: ``(B, F, J, 3)``."""
-        return self.net(batch.prompt_inputs, batch.prompt_targets, batch.inputs, batch.task)
+        """Predict the query targets of ``batch``: ``(B, F, J, 3)``; with prompt candidates, from the selected
+        prompt (or the mean over the ``prompt_ensemble`` best)."""
+        if batch.candidate_inputs is None or (self.prompt_selection == "random" and self.prompt_ensemble == 1):
+            return self.net(batch.prompt_inputs, batch.prompt_targets, batch.inputs, batch.task)
+        order = self.rank_prompts(batch)[:, : self.prompt_ensemble]  # (B, k) candidate indices, best first
+        rows = torch.arange(batch.batch_size, device=order.device)[:, None]
+        pin, ptgt = batch.candidate_inputs[rows, order], batch.candidate_targets[rows, order]  # (B, k, F, J, C)
+        k = order.shape[1]
+        pred = self.net(pin.flatten(0, 1), ptgt.flatten(0, 1), batch.inputs.repeat_interleave(k, 0),
+                        batch.task.repeat_interleave(k, 0))  # fmt: skip
+        return pred.unflatten(0, (batch.batch_size, k)).mean(1)
+
+    def rank_prompts(self, batch: SkeletonBatch) -> Tensor:
+        """Candidate indices of each query, best first, ``(B, K)`` (the batch must carry candidates)."""
+        cands, query = batch.candidate_inputs, batch.inputs
+        b, k = cands.shape[:2]
+        if self.prompt_selection == "random":
+            return torch.arange(k, device=cands.device).expand(b, k)
+        if self.prompt_selection == "motion":  # MPJPE between the inputs: lower is closer
+            distance = torch.linalg.vector_norm(cands - query[:, None], dim=-1).mean((-1, -2))
+        else:
+            with torch.no_grad():
+                feats = self.net.prompt_features(torch.cat([query, cands.flatten(0, 1)]))
+            q, c = feats[:b], feats[b:].unflatten(0, (b, k))
+            distance = -torch.nn.functional.cosine_similarity(c, q[:, None], dim=-1)
+        return distance.argsort(dim=1, stable=True)
 
     def _loss(self, pred: Tensor, target: Tensor) -> Tensor:
         terms = {"mpjpe": mpjpe_loss, "n_mpjpe": n_mpjpe_loss, "velocity": velocity_loss}

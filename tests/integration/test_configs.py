@@ -20,6 +20,8 @@ BASES = {
     "lifting-recipes": "experiments/lifting-h36m-243.yaml",
     "ablations": "experiments/zero-shot/procedural-skeleton-context.yaml",
     "sic-baselines": "experiments/sic-quickstart.yaml",
+    "sic-eval": "experiments/sic-quickstart.yaml",
+    "sic-arch": "experiments/sic-quickstart.yaml",
 }
 
 
