@@ -9,6 +9,7 @@ Example:
 from sic.data.archive import ClipArchive
 from sic.data.bank import TaskBank
 from sic.data.batch import SkeletonBatch
+from sic.data.custom import NpyPromptDataModule
 from sic.data.datamodule import InContextDataModule
 from sic.data.lifting import LiftingDataModule
 from sic.data.motion import MotionRecord, read_motion_archive, write_motion_archive
@@ -24,6 +25,7 @@ __all__ = [
     "InContextDataModule",
     "LiftingDataModule",
     "MotionRecord",
+    "NpyPromptDataModule",
     "PoseDataModule",
     "RecognitionDataModule",
     "SkeletonBatch",

@@ -81,6 +81,8 @@ class InContextDataModule(L.LightningDataModule):
         joint_completion_per_frame: new masked joints every frame (paper) or one set per clip (reference).
         cache_dir: where generated archives are cached (default ``$SIC_CACHE`` or ``~/.cache/sic``).
         seed: seed of the evaluation draws (prompts, masks).
+        predict_task: ``sic predict`` on this task's test bank only (default: every task).
+        predict_items: ``sic predict`` on these test-bank items (clip ids, in this order) of ``predict_task``.
         pin_memory: pin batches for faster host-to-GPU copies.
     """
 
@@ -106,6 +108,8 @@ class InContextDataModule(L.LightningDataModule):
         cache_dir: str | None = None,
         seed: int = 0,
         pin_memory: bool = False,
+        predict_task: str | None = None,
+        predict_items: list[int] | None = None,
     ) -> None:
         super().__init__()
         if not tasks:
@@ -121,6 +125,11 @@ class InContextDataModule(L.LightningDataModule):
             raise ConfigError("data.eval_prompts='shared' gives one prompt per batch: it cannot be combined with "
                               f"data.prompt_candidates={prompt_candidates}")  # fmt: skip
         self.prompt_candidates, self.train_prompt_candidates = prompt_candidates, train_prompt_candidates
+        if predict_task is not None and predict_task not in tasks:
+            raise ConfigError(f"data.predict_task {predict_task!r} is not one of data.tasks {list(tasks)}")
+        if predict_items is not None and predict_task is None:
+            raise ConfigError("data.predict_items needs data.predict_task (the task whose test clips they number)")
+        self.predict_task, self.predict_items = predict_task, predict_items
         self.tasks = list(dict.fromkeys(tasks))
         self.train_tasks = [t for t in self.tasks if t not in held_out]
         if isinstance(mixing, dict):
@@ -243,8 +252,16 @@ class InContextDataModule(L.LightningDataModule):
         return self._eval_loaders("test")
 
     def predict_dataloader(self) -> list[DataLoader]:
-        """The test loaders (predictions for every task's test split)."""
-        return self._eval_loaders("test")
+        """The test loaders of every task, or of ``predict_task`` (only its ``predict_items``)."""
+        if self.predict_task is None:
+            return self._eval_loaders("test")
+        bank = self.banks[f"test/{self.predict_task}"]
+        if self.predict_items is None:
+            return [self._eval_loaders("test")[self.tasks.index(self.predict_task)]]
+        bad = [i for i in self.predict_items if not 0 <= i < len(bank)]
+        if bad:
+            raise ConfigError(f"data.predict_items {bad} are outside the {len(bank)} test items of {self.predict_task!r}")
+        return [self._loader(bank, self.eval_batch_size, list(self.predict_items))]
 
     def transfer_batch_to_device(self, batch: SkeletonBatch, device: torch.device, dataloader_idx: int) -> SkeletonBatch:
         """Move a :class:`SkeletonBatch` (Lightning does not know the dataclass's ``to``)."""

@@ -217,7 +217,7 @@ class InContextTask(MetricsReport, L.LightningModule):
         for name in ("num_frames", "num_joints"):
             have, want = getattr(self.net, name, None), getattr(dm, name)
             if have is not None and have != want:
-                raise ConfigError(f"inconsistent frame counts: model.init_args.net {name}={have} but data {name}={want}")
+                raise ConfigError(f"inconsistent {name}: model.init_args.net {name}={have} but data {name}={want}")
         self.task_ids, self.trained_tasks = list(dm.tasks), list(dm.train_tasks)
         self._check_candidates(getattr(dm, "prompt_candidates", 1), "data.prompt_candidates")
         ratios = tuple(dm.transforms["joint_completion"].ratios) if "joint_completion" in dm.transforms else ()

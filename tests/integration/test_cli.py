@@ -93,7 +93,7 @@ def test_missing_data_root(env, capsys):
 
 def test_inconsistent_frame_counts(env, capsys):
     msg = _error(capsys, ["fit", "-c", SMOKE, "--model.init_args.net.init_args.num_frames", "8"])
-    assert "inconsistent frame counts" in msg and "num_frames" in msg
+    assert "inconsistent num_frames" in msg and "data num_frames=16" in msg
 
 
 def test_cmu_bank_prepare_fit_and_test_through_the_sic_command(env):
