@@ -19,6 +19,7 @@ replace the text between ``<!-- tables:begin -->`` and ``<!-- tables:end -->`` i
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import subprocess
@@ -165,6 +166,32 @@ def run_one(row: str, out: Path, steps: int, threads: int | None, cmu_root: Path
     print(f"{row}: done", flush=True)
 
 
+def inspect_tup(out: Path, row: str = "sic") -> None:
+    """Fig. 6: the pose sequence the row's learned TUP encodes, by both objectives (``tools/inspect_tup.py``)."""
+    ckpt = run_dir(out, row) / "last.ckpt"
+    if not ckpt.exists():
+        return
+    configs = [a for c in (ROWS[row].base, *ROWS[row].configs, str(run_dir(out, row) / "run.yaml")) for a in ("-c", c)]
+    for objective in ("cosine", "least_squares"):
+        target = out / f"tup-{row}-{objective}"
+        if not (target / "summary.json").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            execute([sys.executable, "tools/inspect_tup.py", *configs, "--ckpt", str(ckpt), "--objective", objective,
+                     "--out", str(target), "--animate"], target / "log.txt", None)  # fmt: skip
+
+
+def tup_table(out: Path) -> str:
+    lines = []
+    for objective in ("cosine", "least_squares"):
+        path = out / f"tup-sic-{objective}" / "summary.json"
+        if path.exists():
+            s = json.loads(path.read_text())
+            lines.append([objective.replace("_", " "), f"{s['cosine_similarity']:.3f}", f"{s['mpjpe_to_mean_pose_mm']:.1f}",
+                          f"{s['mean_pose_joint_distance_mm']:.1f}"])  # fmt: skip
+    return _table(["objective", "cosine to the TUP tokens", "MPJPE to the training mean pose (mm)",
+                   "mean pose: mean joint distance from the root (mm)"], lines)  # fmt: skip
+
+
 # -- tables ---------------------------------------------------------------------------------------
 def _metrics(out: Path, rows: list[str]) -> dict[str, dict[str, float]]:
     found = {r: latest_metrics(run_dir(out, r)) for r in rows}
@@ -265,6 +292,8 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
                      [(SHORT[t], f"test/{t}/pose_scale_last") for t in TASKS]),
         "### Table 2: trained on the embedded source, tested on CMU mocap",
         task_table(m, ["cmu-copy", "cmu-specific-pe", "cmu-sic"]),
+        "### TUP inspection (Fig. 6): the pose sequence Dynamic-SiC's learned TUP encodes",
+        tup_table(out),
         "### Table 5: architecture (rows run on request)",
         task_table(m, ["sic", *(r for r in ROWS if r.startswith("arch-"))]),
     ]
@@ -315,6 +344,11 @@ def main(argv: list[str] | None = None) -> None:
                 futures = [pool.submit(run_one, r, out, steps, threads, cmu_root if ROWS[r].needs_cmu else None)
                            for r in stage]  # fmt: skip
                 failures += [f.exception() for f in futures if f.exception() is not None]
+        if "sic" in order:
+            try:
+                inspect_tup(out)
+            except RuntimeError as e:
+                failures.append(e)
         for e in failures:
             print(f"error: {e}", file=sys.stderr)
     text = report(out, order, steps, "python tools/report_sic.py " + " ".join(argv if argv is not None else sys.argv[1:]))
