@@ -105,7 +105,8 @@ def overlay(directory: Path, steps: int, cmu_root: Path | None, fit: bool = True
     if cmu_root is not None:
         cmu = directory / "cmu.yaml"
         cmu.write_text(f"data:\n  init_args:\n    sources:\n      - class_path: sic.data.sources.MotionArchiveSource\n"
-                       f"        init_args:\n          root: {cmu_root}\n          fps: 25.0\n          clip_frames: 48\n"
+                       f"        init_args:\n          root: {cmu_root}\n          fps: 25.0\n"
+                       "          clip_frames: 48\n"
                        "          stride: 4\n")  # fmt: skip
     return path
 
@@ -186,8 +187,8 @@ def tup_table(out: Path) -> str:
         path = out / f"tup-sic-{objective}" / "summary.json"
         if path.exists():
             s = json.loads(path.read_text())
-            lines.append([objective.replace("_", " "), f"{s['cosine_similarity']:.3f}", f"{s['mpjpe_to_mean_pose_mm']:.1f}",
-                          f"{s['mean_pose_joint_distance_mm']:.1f}"])  # fmt: skip
+            lines.append([objective.replace("_", " "), f"{s['cosine_similarity']:.3f}",
+                          f"{s['mpjpe_to_mean_pose_mm']:.1f}", f"{s['mean_pose_joint_distance_mm']:.1f}"])  # fmt: skip
     return _table(["objective", "cosine to the TUP tokens", "MPJPE to the training mean pose (mm)",
                    "mean pose: mean joint distance from the root (mm)"], lines)  # fmt: skip
 
@@ -254,8 +255,9 @@ def checks(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bool | None]
     sic_min_single = [(mp("sic", t), min((v for v in (mp("tgp-only", t), mp("tup-only", t)) if v is not None),
                                          default=None)) for t in TASKS]  # fmt: skip
     return [
-        relation("SiC ≤ 0.35× Copy on every task", [(mp("sic", t), None if mp("copy", t) is None else 0.35 * mp("copy", t))
-                                                    for t in TASKS], lambda a, b: a <= b),
+        relation("SiC ≤ 0.35× Copy on every task",
+                 [(mp("sic", t), None if mp("copy", t) is None else 0.35 * mp("copy", t)) for t in TASKS],
+                 lambda a, b: a <= b),
         relation("SiC below the prompt-free multi-task backbone on every task",
                  [(mp("sic", t), mp("prompt-free", t)) for t in TASKS], lambda a, b: a < b),
         relation("TGP + TUP at least as good as either alone on every task", sic_min_single, lambda a, b: a <= b),
@@ -272,7 +274,8 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
         "### Acceptance relations",
         "\n".join(f"- {'✓' if ok else ('✗' if ok is False else '–')} {name}" for name, ok in checks(m)),
         "### Table 1: in-context and multi-task models",
-        task_table(m, ["copy", "interpolation", "mim-pic", "mim-pointmae", "multi-head", "prompt-free", "static", "sic"]),
+        task_table(m, ["copy", "interpolation", "mim-pic", "mim-pointmae", "multi-head", "prompt-free", "static",
+                       "sic"]),
         "### Table 3: task-guided and task-unified prompts",
         task_table(m, ["prompt-free", "tup-only", "tgp-only", "sic"]),
         "### Table 6: task-specific versus multi-task without prompts (negative transfer)",
@@ -286,7 +289,8 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
         horizon_table(m, ["copy", "prompt-free", "tgp-only", "tup-only", "sic"], "future_pose_estimation"),
         "### Unseen task: motion in-between (never trained; prompts are in-between pairs)",
         column_table(m, ["copy", "interpolation", "prompt-free", "tgp-only", "mim-pic", "sic", "static"],
-                     [("MPJPE", "test/motion_inbetween/mpjpe"), ("hidden frames", "test/motion_inbetween/mpjpe_masked")]),
+                     [("MPJPE", "test/motion_inbetween/mpjpe"),
+                      ("hidden frames", "test/motion_inbetween/mpjpe_masked")]),
         "### Shrinking skeletons (Fig. 2): predicted over true bone length, last target frame",
         column_table(m, ["mim-pic", "mim-pointmae", "prompt-free", "sic"],
                      [(SHORT[t], f"test/{t}/pose_scale_last") for t in TASKS]),
@@ -326,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collect-only", action="store_true", help="only build the tables from finished runs")
     args = parser.parse_args(argv)
     steps = args.steps or BUDGETS[args.budget]
-    out = (args.out if args.out.is_absolute() else ROOT / args.out) / (args.budget if not args.steps else f"steps{steps}")
+    root = args.out if args.out.is_absolute() else ROOT / args.out
+    out = root / (args.budget if not args.steps else f"steps{steps}")
     order = [r for r in ROWS if r in args.rows]
     trained, evaluated = [r for r in order if ROWS[r].fit], [r for r in order if not ROWS[r].fit]
     if args.dry_run:
@@ -351,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
                 failures.append(e)
         for e in failures:
             print(f"error: {e}", file=sys.stderr)
-    text = report(out, order, steps, "python tools/report_sic.py " + " ".join(argv if argv is not None else sys.argv[1:]))
+    command = "python tools/report_sic.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = report(out, order, steps, command)
     print(text)
     if not args.no_write:
         write_tables(args.write if args.write.is_absolute() else ROOT / args.write, text)

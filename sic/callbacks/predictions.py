@@ -58,7 +58,8 @@ class PredictionWriter(BasePredictionWriter):
         if trainer.is_global_zero and have < self.animate:
             take = min(self.animate - have, batch.batch_size)
             rows = torch.arange(take)
-            self._shown[dataloader_idx].append((batch.select(rows).to("cpu"), outputs["prediction"][:take].float().cpu().numpy()))
+            pred = outputs["prediction"][:take].float().cpu().numpy()
+            self._shown[dataloader_idx].append((batch.select(rows).to("cpu"), pred))
 
     def write_on_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Any,
                            batch_indices: Any) -> None:  # fmt: skip

@@ -140,19 +140,21 @@ class NpyPromptDataModule(LightningDataModule):
             raise DataError(f"data.query_input has {qin.shape[1]} frames but the prompt has {pin.shape[1]}: in-context "
                             "models pair prompt and query frame by frame")  # fmt: skip
         if len(pin) not in (1, len(qin)):
-            raise DataError(f"data.prompt_input holds {len(pin)} prompt pairs for {len(qin)} queries; give 1 or {len(qin)}")
+            raise DataError(f"data.prompt_input holds {len(pin)} prompt pairs for {len(qin)} queries; "
+                            f"give 1 or {len(qin)}")
         qtgt = arrays.get("query_target")
         if qtgt is not None and qtgt.shape != qin.shape:
             raise DataError(f"data.query_target {qtgt.shape[:3]} must match data.query_input {qin.shape[:3]}")
         n = len(qin)
-        tile = (lambda a: np.repeat(a, n, axis=0)) if len(pin) == 1 else (lambda a: a)  # noqa: E731
+        if len(pin) == 1:  # one pair for every query
+            pin, ptgt = np.repeat(pin, n, axis=0), np.repeat(ptgt, n, axis=0)
         query = torch.from_numpy(qin)
         return SkeletonBatch(
             inputs=query,
             targets=torch.from_numpy(qtgt) if qtgt is not None else torch.zeros_like(query),
             task=torch.full((n,), task_index(self.task), dtype=torch.long),
-            prompt_inputs=torch.from_numpy(tile(pin)),
-            prompt_targets=torch.from_numpy(tile(ptgt)),
+            prompt_inputs=torch.from_numpy(pin),
+            prompt_targets=torch.from_numpy(ptgt),
             mask=(query == 0).all(-1),
             meta={"index": torch.arange(n), "fps": torch.full((n,), self.fps)},
         )
@@ -200,7 +202,7 @@ class NpyPromptDataModule(LightningDataModule):
             raise ConfigError("sic test on .npy prompts needs data.query_target (the queries' true outputs)")
         return self._loader()
 
-    def transfer_batch_to_device(self, batch: SkeletonBatch, device: torch.device, dataloader_idx: int) -> SkeletonBatch:
+    def transfer_batch_to_device(self, batch: SkeletonBatch, device: torch.device, dataloader_idx: int) -> SkeletonBatch:  # noqa: E501
         """Move a :class:`SkeletonBatch`."""
         del dataloader_idx  # unused
         return batch.to(device)

@@ -33,7 +33,8 @@ def _inbetween(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Smooth motion (target) and the same with the middle frames hidden (input), ``(n, F, J, 3)``."""
     g = np.random.default_rng(seed)
     t = np.linspace(0, 1, F)[None, :, None, None]
-    target = (g.normal(size=(n, 1, J, 3)) * 0.2 + np.sin(2 * np.pi * t + g.normal(size=(n, 1, J, 1)))).astype(np.float32)
+    phase = g.normal(size=(n, 1, J, 1))
+    target = (g.normal(size=(n, 1, J, 3)) * 0.2 + np.sin(2 * np.pi * t + phase)).astype(np.float32)
     target[:, :, 0] = 0  # root-relative
     hidden = target.copy()
     hidden[:, 4:12] = 0
@@ -82,7 +83,8 @@ def test_2d_queries_get_a_zero_depth_and_a_single_npy_output(tmp_path, checkpoin
     ("override", "message"),
     [
         ({"query_input": np.zeros((3, 12, J, 3), np.float32)}, "data.query_input has 12 frames but the prompt has 16"),
-        ({"query_input": np.zeros((3, F, 25, 3), np.float32)}, "data.query_input: '.*' has 25 joints per frame; the layout has 17"),
+        ({"query_input": np.zeros((3, F, 25, 3), np.float32)}, "data.query_input: '.*' has 25 joints per frame; the "
+                                                                "layout has 17"),
         ({"prompt_target": np.zeros((F, J, 4), np.float32)}, r"data.prompt_target: '.*' has shape \(1, 16, 17, 4\)"),
         ({"prompt_target": np.full((F, J, 3), np.nan, np.float32)}, "data.prompt_target: .* NaN/inf values"),
         ({"prompt_input": np.zeros((2, F, J, 3), np.float32)}, "same \\(sequences, frames, joints\\)"),
@@ -112,7 +114,8 @@ def test_missing_and_foreign_files(tmp_path, checkpoint, capsys):
 def test_predict_on_chosen_bank_clips(tmp_path, checkpoint):
     done = run_sic("predict", "-c", SMOKE, "--ckpt_path", str(checkpoint), "--data.init_args.predict_task",
                    "joint_completion", "--data.init_args.predict_items", "[5, 2]", "--trainer.callbacks",
-                   "sic.callbacks.PredictionWriter", "--trainer.callbacks.output", str(tmp_path / "bank"), cwd=tmp_path)  # fmt: skip
+                   "sic.callbacks.PredictionWriter", "--trainer.callbacks.output", str(tmp_path / "bank"),
+                   cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert np.load(tmp_path / "bank" / "joint_completion.npy").shape == (2, F, J, 3)
     np.testing.assert_array_equal(np.load(tmp_path / "bank" / "joint_completion_index.npy"), [5, 2])

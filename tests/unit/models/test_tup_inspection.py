@@ -27,7 +27,7 @@ def test_least_squares_returns_a_static_tups_mean_pose():
 
 
 def test_cosine_objective_approaches_the_tokens():
-    net, pose = _static(1)
+    net, _ = _static(1)
     found, similarity = unified_prompt_pose(net, "cosine", steps=400, lr=0.05)
     assert similarity > 0.99 and found.shape == (F, J, 3)
     assert all(p.requires_grad for p in net.parameters())  # the network is left as it was
@@ -49,7 +49,7 @@ def test_dynamic_tup_pose_is_the_numpy_least_squares_solution():
 
 def test_nothing_to_recover_errors():
     torch.manual_seed(0)
-    with pytest.raises(ValueError, match="all zeros .* never learns"):
+    with pytest.raises(ValueError, match=r"all zeros .* never learns"):
         unified_prompt_pose(SkeletonInContext(tup="dynamic", tup_init="zero", **SMALL))
     with pytest.raises(ValueError, match="no task-unified prompt"):
         unified_prompt_pose(SkeletonInContext(tup="none", **SMALL))

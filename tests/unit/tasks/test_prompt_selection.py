@@ -129,8 +129,8 @@ def test_predict_task_and_items_choose_bank_clips(tiny_sources, cache_dir):
     outside.setup("predict")
     with pytest.raises(ConfigError, match=r"predict_items \[1000000\] are outside the \d+ test items"):
         outside.predict_dataloader()
-    with pytest.raises(ConfigError, match="predict_task 'walking' is not one of data.tasks"):
+    with pytest.raises(ConfigError, match=r"predict_task 'walking' is not one of data\.tasks"):
         InContextDataModule(sources=tiny_sources, cache_dir=str(cache_dir), predict_task="walking")
-    with pytest.raises(ConfigError, match="predict_items needs data.predict_task"):
+    with pytest.raises(ConfigError, match=r"predict_items needs data\.predict_task"):
         InContextDataModule(sources=tiny_sources, cache_dir=str(cache_dir), predict_items=[1])
 

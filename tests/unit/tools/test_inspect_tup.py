@@ -44,7 +44,8 @@ def test_writes_the_tup_pose_the_mean_pose_and_a_summary(tmp_path, capsys):
     expected, similarity = unified_prompt_pose(net, "least_squares")
     np.testing.assert_allclose(pose, expected.numpy(), atol=1e-5)
     assert summary["cosine_similarity"] == pytest.approx(similarity, abs=1e-6)
-    assert summary["mpjpe_to_mean_pose_mm"] == pytest.approx(np.linalg.norm(pose - mean, axis=-1).mean() * 1000, rel=1e-4)
+    mpjpe = np.linalg.norm(pose - mean, axis=-1).mean() * 1000
+    assert summary["mpjpe_to_mean_pose_mm"] == pytest.approx(mpjpe, rel=1e-4)
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.index("{") :]) == summary
 

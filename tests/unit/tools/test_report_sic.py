@@ -32,7 +32,8 @@ def test_trained_rows_fit_then_test_their_own_checkpoint(tmp_path):
     fit, test = report.commands("tgp-only", tmp_path)
     assert fit[:2] == ["sic", "fit"] and test[:2] == ["sic", "test"]
     configs = [fit[i + 1] for i, a in enumerate(fit) if a == "-c"]
-    assert configs == [report.BASE, f"{report.EXP}/sic-baselines/tgp-only.yaml", str(tmp_path / "tgp-only" / "run.yaml")]
+    overlay = f"{report.EXP}/sic-baselines/tgp-only.yaml"
+    assert configs == [report.BASE, overlay, str(tmp_path / "tgp-only" / "run.yaml")]
     assert test[test.index("--ckpt_path") + 1] == str(tmp_path / "tgp-only" / "last.ckpt")
 
 
@@ -61,7 +62,7 @@ def test_acceptance_relations_follow_the_numbers():
     copy, good = _all(100.0), _all(30.0)
     metrics = {"copy": copy, "sic": good, "prompt-free": _all(60.0), "tgp-only": _all(40.0), "tup-only": _all(30.0)}
     assert [ok for _, ok in report.checks(metrics)] == [True, True, True, True]
-    metrics["sic"] = {**good, "test/pose_estimation/mpjpe": 36.0}  # 0.36× Copy and worse than TUP only
+    metrics["sic"] = {**good, "test/pose_estimation/mpjpe": 36.0}  # 0.36 of Copy and worse than TUP only
     assert [ok for _, ok in report.checks(metrics)] == [False, True, False, True]
     del metrics["prompt-free"]
     assert report.checks(metrics)[1][1] is None  # a needed row was not run
