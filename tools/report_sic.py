@@ -13,7 +13,8 @@ rerun, so an interrupted report resumes.
     python tools/report_sic.py --collect-only                 # tables from finished runs
 
 Budgets (training steps per row): ``small`` 600, ``medium`` 1500, ``full`` 3000 (the quickstart's). The tables
-replace the text between ``<!-- tables:begin -->`` and ``<!-- tables:end -->`` in ``--write``.
+replace the text between ``<!-- tables:begin -->`` and ``<!-- tables:end -->`` in ``--write`` (``--block NAME``:
+between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->``, so one document holds several budgets).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sic.tasks.report import latest_metrics
+from sic.utils.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXP = "configs/experiments"
@@ -39,7 +41,6 @@ TASKS = ("motion_prediction", "pose_estimation", "future_pose_estimation", "join
 SHORT = {"motion_prediction": "MP", "pose_estimation": "PE", "future_pose_estimation": "FPE",
          "joint_completion": "JC", "motion_inbetween": "in-between"}  # fmt: skip
 BUDGETS = {"small": 600, "medium": 1500, "full": 3000}
-BEGIN, END = "<!-- tables:begin -->", "<!-- tables:end -->"
 
 
 @dataclass(frozen=True)
@@ -307,14 +308,18 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
     return "\n\n".join(tables)
 
 
-def write_tables(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else f"{BEGIN}\n{END}\n"
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"{path}: no '{BEGIN}' … '{END}' markers to put the tables between")
-    head, rest = doc.split(BEGIN, 1)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(f"{head}{BEGIN}\n{text}\n{END}{rest.split(END, 1)[1]}")
-    tmp.replace(path)
+def markers(block: str = "tables") -> tuple[str, str]:
+    """The comment lines around a block of tables (one document can hold several budgets' blocks)."""
+    return f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+
+
+def write_tables(path: Path, text: str, block: str = "tables") -> None:
+    begin, end = markers(block)
+    doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{path}: no '{begin}' … '{end}' markers to put the tables between")
+    head, rest = doc.split(begin, 1)
+    atomic_write_text(path, f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -325,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/sic-report"))
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (each gets cores / jobs threads)")
     parser.add_argument("--write", type=Path, default=Path("docs/results/sic-synthetic.md"))
+    parser.add_argument("--block", default="tables", help="which marked block of --write to replace")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
     parser.add_argument("--collect-only", action="store_true", help="only build the tables from finished runs")
@@ -360,7 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(out, order, steps, command)
     print(text)
     if not args.no_write:
-        write_tables(args.write if args.write.is_absolute() else ROOT / args.write, text)
+        write_tables(args.write if args.write.is_absolute() else ROOT / args.write, text, args.block)
         print(f"tables written to {args.write}")
 
 

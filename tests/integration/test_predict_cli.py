@@ -1,5 +1,6 @@
 """``sic predict`` on a user's ``.npy`` prompt pair and queries, and on bank clips, through the real command."""
 
+import json
 import re
 from pathlib import Path
 
@@ -119,3 +120,18 @@ def test_predict_on_chosen_bank_clips(tmp_path, checkpoint):
     assert done.returncode == 0, done.stderr[-3000:]
     assert np.load(tmp_path / "bank" / "joint_completion.npy").shape == (2, F, J, 3)
     np.testing.assert_array_equal(np.load(tmp_path / "bank" / "joint_completion_index.npy"), [5, 2])
+
+
+
+def test_a_custom_task_is_scored_with_query_targets(tmp_path, checkpoint):
+    qin, qtgt = _inbetween(4, 1)
+    paths = _files(tmp_path, query_input=qin, query_target=qtgt)
+    args = _args(paths, checkpoint)
+    predicted = run_sic(*args, cwd=tmp_path)
+    logged = ["--trainer.logger", "true", "--trainer.default_root_dir", str(tmp_path / "runs")]
+    tested = run_sic("test", *args[1:], *logged, cwd=tmp_path)
+    assert predicted.returncode == 0 and tested.returncode == 0, tested.stderr[-3000:]
+    (report,) = (tmp_path / "runs").rglob("test_metrics.json")
+    pred = np.load(tmp_path / "predictions" / "motion_inbetween.npy")
+    mpjpe = np.linalg.norm(pred - qtgt, axis=-1).mean() * 1000  # the metric by hand, from the written predictions
+    assert json.loads(report.read_text())["test/motion_inbetween/mpjpe"] == pytest.approx(mpjpe, rel=1e-3)

@@ -85,9 +85,11 @@ def test_report_has_ratios_horizons_and_wall_times(tmp_path):
 
 def test_tables_replace_only_the_marked_block(tmp_path):
     doc = tmp_path / "r.md"
-    doc.write_text(f"intro\n{report.BEGIN}\nold\n{report.END}\nreading\n")
+    (b, e), (fb, fe) = report.markers(), report.markers("full")
+    doc.write_text(f"intro\n{b}\nold\n{e}\nmiddle\n{fb}\nold full\n{fe}\nreading\n")
     report.write_tables(doc, "new")
-    assert doc.read_text() == f"intro\n{report.BEGIN}\nnew\n{report.END}\nreading\n"
+    report.write_tables(doc, "new full", "full")
+    assert doc.read_text() == f"intro\n{b}\nnew\n{e}\nmiddle\n{fb}\nnew full\n{fe}\nreading\n"
     (tmp_path / "bare.md").write_text("no markers")
     with pytest.raises(SystemExit, match="markers"):
         report.write_tables(tmp_path / "bare.md", "x")
