@@ -80,6 +80,14 @@ class SicCLI(LightningCLI):
     def _check_checkpoint(self) -> None:
         check_checkpoint(self.config.get(self.subcommand, {}).get("ckpt_path"))
 
+    def _parse_ckpt_path(self) -> None:
+        """Keep the run's config as given: ``--ckpt_path`` supplies weights and training state, not arguments.
+
+        Lightning's CLI would re-parse the checkpoint's saved hyperparameters over the config, silently
+        replacing test-time choices (``model.init_args.prompt_selection``, ``prompt_ensemble``, ...) with the
+        values the model was trained with. Every ``sic`` command is given the model's config, so nothing is lost.
+        """
+
     def before_fit(self) -> None:
         """Validate ``--ckpt_path`` before resuming."""
         self._check_checkpoint()

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers.runs import run_sic as _sic
 
 from sic.cli import main
@@ -120,3 +121,17 @@ def test_cmu_bank_prepare_fit_and_test_through_the_sic_command(env):
     metrics = json.loads(sorted((env / "runs" / "sic-cmu").rglob("test_metrics.json"))[-1].read_text())
     for task in ("motion_prediction", "pose_estimation", "future_pose_estimation", "joint_completion", "motion_inbetween"):
         assert metrics[f"test/{task}/mpjpe"] > 0
+
+
+def test_config_model_arguments_win_over_the_checkpoints_hyperparameters(env, tmp_path):
+    fit = _sic("fit", "-c", SMOKE, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1", cwd=env)
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    ckpt = sorted((env / "runs" / "smoke").rglob("*.ckpt"))[-1]
+    overlay = tmp_path / "select.yaml"  # test-time options the model was not trained with
+    overlay.write_text("model:\n  init_args:\n    prompt_selection: motion\n    prompt_ensemble: 2\n"
+                       "data:\n  init_args:\n    prompt_candidates: 3\n")  # fmt: skip
+    test = _sic("test", "-c", SMOKE, "-c", str(overlay), "--ckpt_path", str(ckpt), cwd=env)
+    assert test.returncode == 0, test.stderr[-3000:]
+    config = sorted((env / "runs" / "smoke").rglob("config.yaml"), key=lambda p: p.stat().st_mtime)[-1]
+    model = yaml.safe_load(config.read_text())["model"]["init_args"]
+    assert (model["prompt_selection"], model["prompt_ensemble"]) == ("motion", 2)

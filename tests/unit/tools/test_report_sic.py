@@ -101,3 +101,10 @@ def test_dry_run_lists_every_default_row(capsys, tmp_path):
     fits = [line for line in lines if line.startswith("sic fit")]
     assert len(fits) == sum(report.ROWS[r].fit for r in report.DEFAULT_ROWS)
     assert all(str(tmp_path / "steps5") in line for line in lines)
+
+
+def test_cross_dataset_ratios_are_to_copy_on_the_same_data():
+    metrics = {"copy": _all(100.0), "cmu-copy": _all(200.0), "cmu-sic": _all(50.0)}
+    text = report.task_table(metrics, ["cmu-copy", "cmu-sic"], reference="cmu-copy")
+    assert "| Dynamic-SiC, trained on the embedded source | 50.0 (0.25×) |" in text
+    assert "| Copy, on CMU | 200.0 |" in text
