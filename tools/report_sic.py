@@ -201,8 +201,8 @@ def _metrics(out: Path, rows: list[str]) -> dict[str, dict[str, float]]:
     return {r: m for r, m in found.items() if m is not None}
 
 
-def _num(m: dict[str, float], key: str) -> str:
-    return f"{m[key]:.1f}" if key in m else "–"
+def _num(m: dict[str, float], key: str, digits: int = 1) -> str:
+    return f"{m[key]:.{digits}f}" if key in m else "–"
 
 
 def _table(header: list[str], lines: list[list[str]]) -> str:
@@ -239,8 +239,9 @@ def horizon_table(metrics: dict[str, dict[str, float]], rows: list[str], task: s
     return _table(["model", *(k.rsplit("_", 1)[1] for k in keys), "all frames"], lines)
 
 
-def column_table(metrics: dict[str, dict[str, float]], rows: list[str], columns: list[tuple[str, str]]) -> str:
-    lines = [[ROWS[r].label, *(_num(metrics[r], k) for _, k in columns)] for r in rows if r in metrics]
+def column_table(metrics: dict[str, dict[str, float]], rows: list[str], columns: list[tuple[str, str]],
+                 digits: int = 1) -> str:  # fmt: skip
+    lines = [[ROWS[r].label, *(_num(metrics[r], k, digits) for _, k in columns)] for r in rows if r in metrics]
     return _table(["model", *(h for h, _ in columns)], lines)
 
 
@@ -296,7 +297,7 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
                       ("hidden frames", "test/motion_inbetween/mpjpe_masked")]),
         "### Shrinking skeletons (Fig. 2): predicted over true bone length, last target frame",
         column_table(m, ["mim-pic", "mim-pointmae", "prompt-free", "sic"],
-                     [(SHORT[t], f"test/{t}/pose_scale_last") for t in TASKS]),
+                     [(SHORT[t], f"test/{t}/pose_scale_last") for t in TASKS], digits=2),
         "### Table 2: trained on the embedded source, tested on CMU mocap (ratios to Copy on CMU)",
         task_table(m, ["cmu-copy", "cmu-specific-pe", "cmu-sic"], reference="cmu-copy"),
         "### TUP inspection (Fig. 6): the pose sequence Dynamic-SiC's learned TUP encodes",
@@ -322,6 +323,19 @@ def write_tables(path: Path, text: str, block: str = "tables") -> None:
         raise SystemExit(f"{path}: no '{begin}' … '{end}' markers to put the tables between")
     head, rest = doc.split(begin, 1)
     atomic_write_text(path, f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+def shown_arguments(argv: list[str]) -> list[str]:
+    """The arguments that decide the runs (not where the tables go, nor --collect-only), for the report's header."""
+    shown, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--write", "--block", "--out"):
+            skip = True
+        elif a not in ("--collect-only", "--no-write") and not a.startswith(("--write=", "--block=", "--out=")):
+            shown.append(a)
+    return shown
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -364,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
                 failures.append(e)
         for e in failures:
             print(f"error: {e}", file=sys.stderr)
-    command = "python tools/report_sic.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python tools/report_sic.py " + " ".join(shown_arguments(argv if argv is not None else sys.argv[1:]))
     text = report(out, order, steps, command)
     print(text)
     if not args.no_write:

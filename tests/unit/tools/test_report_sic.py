@@ -108,3 +108,8 @@ def test_cross_dataset_ratios_are_to_copy_on_the_same_data():
     text = report.task_table(metrics, ["cmu-copy", "cmu-sic"], reference="cmu-copy")
     assert "| Dynamic-SiC, trained on the embedded source | 50.0 (0.25×) |" in text
     assert "| Copy, on CMU | 200.0 |" in text
+
+
+def test_the_header_shows_the_arguments_that_decide_the_runs():
+    argv = ["--budget", "full", "--collect-only", "--out", "/tmp/x", "--block", "tables-full", "--rows", "sic", "copy"]
+    assert report.shown_arguments(argv) == ["--budget", "full", "--rows", "sic", "copy"]
