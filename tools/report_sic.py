@@ -271,6 +271,8 @@ def checks(metrics: dict[str, dict[str, float]]) -> list[tuple[str, bool | None]
 
 
 def report(out: Path, rows: list[str], steps: int, command: str = "python tools/report_sic.py") -> str:
+    """The tables of every finished run in ``out`` (``rows`` first: runs of earlier invocations are kept)."""
+    rows = list(dict.fromkeys([*rows, *ROWS]))
     m = _metrics(out, rows)
     tables = [
         f"Produced by `{command}`. Test MPJPE (mm) on the embedded source's test split; {steps} training steps per "
