@@ -33,7 +33,7 @@ from sic.utils.checkpoint import AtomicCheckpointIO
 from sic.utils.distributed import exit_with_parent
 from sic.utils.errors import CheckpointError, ConfigError, SicError
 
-__all__ = ["SicCLI", "main"]
+__all__ = ["SicCLI", "load_run", "main"]
 
 
 def check_checkpoint(ckpt: str | None) -> None:
@@ -132,6 +132,18 @@ def _user_error(error: BaseException) -> BaseException | None:
     return None
 
 
+_CLI_KWARGS: dict[str, Any] = {"subclass_mode_model": True, "subclass_mode_data": True, "seed_everything_default": 0,
+                               "auto_configure_optimizers": False}  # fmt: skip
+
+
+def load_run(args: list[str]) -> tuple[L.LightningModule, L.LightningDataModule]:
+    """The model and datamodule of config arguments (``["-c", "run.yaml", ...]``), built as ``sic`` builds them,
+    without a subcommand (no trainer runs, no logs are written). For tools that inspect a trained run."""
+    cli = SicCLI(L.LightningModule, L.LightningDataModule, **_CLI_KWARGS, save_config_callback=None, run=False,
+                 args=[*args, "--trainer.logger=false"])  # fmt: skip
+    return cli.model, cli.datamodule
+
+
 def main(args: ArgsType = None) -> None:
     """Entry point of ``sic`` and ``python -m sic``; ``args`` replaces ``sys.argv[1:]`` (for tests).
 
@@ -147,12 +159,9 @@ def main(args: ArgsType = None) -> None:
         SicCLI(
             L.LightningModule,
             L.LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            seed_everything_default=0,
+            **_CLI_KWARGS,
             save_config_callback=LogConfigCallback,
             save_config_kwargs={"overwrite": True},
-            auto_configure_optimizers=False,
             parser_kwargs={"version": f"sic {sic.__version__}", "exit_on_error": debug},
             args=args,
         )

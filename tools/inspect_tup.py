@@ -19,25 +19,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sic.callbacks.predictions import save_npy
-from sic.cli import SicCLI, check_checkpoint
+from sic.cli import check_checkpoint, load_run
 from sic.models.inspect import unified_prompt_pose
 from sic.utils.errors import SicError
-from sic.utils.io import atomic_write_text
+from sic.utils.io import atomic_save_npy, atomic_write_text
 
 
 def load(configs: list[str], ckpt: str):
     """``(network, datamodule)`` of a run: built from ``configs``, weights from ``ckpt``."""
     check_checkpoint(ckpt)
-    args = [a for c in configs for a in ("-c", c)] + ["--trainer.logger=false"]
-    import lightning as L
-
-    cli = SicCLI(L.LightningModule, L.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
-                 run=False, args=args, save_config_callback=None, auto_configure_optimizers=False)  # fmt: skip
+    model, datamodule = load_run([a for c in configs for a in ("-c", c)])
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
-    net = cli.model.net
-    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
-    return net, cli.datamodule
+    model.net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+    return model.net, datamodule
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,8 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {' '.join(str(e).split())}")
     mpjpe = float(torch.linalg.vector_norm(pose - mean, dim=-1).mean()) * 1000
     scale = float(torch.linalg.vector_norm(mean, dim=-1).mean()) * 1000
-    save_npy(args.out / "tup_pose.npy", pose.numpy())
-    save_npy(args.out / "mean_pose.npy", mean.numpy())
+    atomic_save_npy(args.out / "tup_pose.npy", pose.numpy())
+    atomic_save_npy(args.out / "mean_pose.npy", mean.numpy())
     summary = {"tup": net.tup, "objective": args.objective, "cosine_similarity": similarity,
                "mpjpe_to_mean_pose_mm": mpjpe, "mean_pose_joint_distance_mm": scale}  # fmt: skip
     atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -23,15 +23,13 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sic.tasks.report import latest_metrics
-from sic.utils.io import atomic_write_text
+from sic.tasks.report import latest_metrics, run_logged, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 EXP = "configs/experiments"
@@ -129,15 +127,7 @@ def commands(row: str, out: Path, cmu_root: Path | None = None) -> list[list[str
 
 
 def execute(cmd: list[str], log: Path, threads: int | None) -> None:
-    env = dict(os.environ)
-    if threads:
-        env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    with log.open("a") as fh:
-        fh.write("$ " + " ".join(cmd) + "\n")
-        fh.flush()
-        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
-    if done.returncode:
-        raise RuntimeError(f"'{' '.join(cmd[:2])}' failed (exit {done.returncode}); see {log}")
+    run_logged(cmd, log, ROOT, threads)
 
 
 def prepare_cmu(out: Path) -> Path | None:
@@ -311,20 +301,6 @@ def report(out: Path, rows: list[str], steps: int, command: str = "python tools/
              if (p := run_dir(out, r) / "fit_seconds.txt").exists()]  # fmt: skip
     tables += ["### Training wall time", "; ".join(times) if times else "–"]
     return "\n\n".join(tables)
-
-
-def markers(block: str = "tables") -> tuple[str, str]:
-    """The comment lines around a block of tables (one document can hold several budgets' blocks)."""
-    return f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
-
-
-def write_tables(path: Path, text: str, block: str = "tables") -> None:
-    begin, end = markers(block)
-    doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
-    if begin not in doc or end not in doc:
-        raise SystemExit(f"{path}: no '{begin}' … '{end}' markers to put the tables between")
-    head, rest = doc.split(begin, 1)
-    atomic_write_text(path, f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
 
 
 def shown_arguments(argv: list[str]) -> list[str]:

@@ -21,13 +21,12 @@ import argparse
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sic.tasks.report import latest_metrics
+from sic.tasks.report import latest_metrics, markers, run_logged, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = "configs/experiments/zero-shot"
@@ -55,7 +54,7 @@ COLUMNS = (  # (header, metric key)
     ("AUSUC", "test/fused/ausuc"),
     ("w", "test/fused/weight"),
 )
-BEGIN, END = "<!-- tables:begin -->", "<!-- tables:end -->"
+BEGIN, END = markers()
 
 
 def run_dir(out: Path, row: str, seed: int) -> Path:
@@ -83,15 +82,7 @@ def commands(row: str, seed: int, out: Path, epochs: int) -> list[list[str]]:
 
 
 def execute(cmd: list[str], log: Path, threads: int | None) -> None:
-    env = dict(os.environ)
-    if threads:
-        env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    with log.open("a") as fh:
-        fh.write("$ " + " ".join(cmd) + "\n")
-        fh.flush()
-        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
-    if done.returncode:
-        raise RuntimeError(f"'{' '.join(cmd[:2])}' failed (exit {done.returncode}); see {log}")
+    run_logged(cmd, log, ROOT, threads)
 
 
 def run_one(row: str, seed: int, out: Path, epochs: int, threads: int | None) -> float:
@@ -144,17 +135,6 @@ def per_seed(out: Path, rows: list[str], seeds: list[int], key: str = "test/fuse
             cells = [f"{m[key]:.1f}" if m is not None else "–" for m in metrics]
             lines.append(f"| {ROWS[row][0]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def write_tables(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else f"{BEGIN}\n{END}\n"
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"{path}: no '{BEGIN}' … '{END}' markers to put the tables between")
-    head, rest = doc.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,17 +19,11 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from sic.callbacks.visual import render_animation
+from sic.callbacks.visual import animate_sample
 from sic.data.tasks import TASK_IDS
-from sic.utils.io import atomic_file
+from sic.utils.io import atomic_save_npy
 
 __all__ = ["PredictionWriter"]
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    """``np.save`` through a temporary sibling, so an interrupted write leaves the old file."""
-    with atomic_file(path, suffix=".tmp.npy") as tmp:
-        np.save(tmp, array)
 
 
 class PredictionWriter(BasePredictionWriter):
@@ -79,8 +73,8 @@ class PredictionWriter(BasePredictionWriter):
             index = torch.cat([p["index"] for p in parts]).cpu().numpy()
             name = TASK_IDS[t]
             path = self.output.with_suffix(f"{suffix}.npy") if single else self.output / f"{name}{suffix}.npy"
-            save_npy(path, pred)
-            save_npy(path.with_name(path.stem + "_index.npy"), index)
+            atomic_save_npy(path, pred)
+            atomic_save_npy(path.with_name(path.stem + "_index.npy"), index)
             self.written += [path, path.with_name(path.stem + "_index.npy")]
         self._render(trainer)
 
@@ -94,11 +88,5 @@ class PredictionWriter(BasePredictionWriter):
                 for i in range(batch.batch_size):
                     n = int(batch.meta["index"][i])
                     name = TASK_IDS[int(batch.task[i])]
-                    path = folder / f"{name}_{n}.gif"
-                    truth = batch.targets[i].numpy()
-                    panels = [("prompt input", batch.prompt_inputs[i].numpy(), None),
-                              ("prompt target", batch.prompt_targets[i].numpy(), None),
-                              ("query input", batch.inputs[i].numpy(), None),
-                              ("prediction", pred[i], truth if np.abs(truth).sum() > 0 else None)]  # fmt: skip
-                    self.written.append(render_animation(panels, bones, path, fps=fps))
+                    self.written.append(animate_sample(batch, pred, i, bones, folder / f"{name}_{n}.gif", fps))
         self._shown.clear()

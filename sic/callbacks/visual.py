@@ -33,7 +33,7 @@ import torch
 from sic.utils.imports import require
 from sic.utils.io import atomic_file
 
-__all__ = ["SkeletonAnimation", "plot_horizons", "render_animation"]
+__all__ = ["SkeletonAnimation", "animate_sample", "plot_horizons", "render_animation"]
 
 Panel = tuple[str, np.ndarray, "np.ndarray | None"]  # title, (T, J, 3) poses, optional (T, J, 3) overlay
 
@@ -101,6 +101,20 @@ def render_animation(panels: Sequence[Panel], bones: np.ndarray, path: str | Pat
     finally:
         plt.close(fig)
     return path
+
+
+def animate_sample(batch: Any, pred: np.ndarray, i: int, bones: np.ndarray, path: str | Path, fps: float) -> Path:
+    """GIF of sample ``i`` of an in-context batch: prompt input, prompt target, query input, and the prediction
+    ``pred[i]`` over the ground truth (no overlay when the batch has no targets, i.e. all zeros)."""
+    p = 0 if batch.prompt_inputs.shape[0] == 1 else i  # a shared prompt has batch size 1
+    truth = batch.targets[i].numpy()
+    panels = [
+        ("prompt input", batch.prompt_inputs[p].numpy(), None),
+        ("prompt target", batch.prompt_targets[p].numpy(), None),
+        ("query input", batch.inputs[i].numpy(), None),
+        ("prediction / truth", pred[i], truth if truth.any() else None),
+    ]
+    return render_animation(panels, bones, path, fps=fps)
 
 
 def plot_horizons(curves: dict[str, dict[int, float]], path: str | Path, title: str = "") -> Path:
@@ -195,7 +209,7 @@ class SkeletonAnimation(L.Callback):
                 pred = pl_module(batch.to(pl_module.device)).float().cpu().numpy()
             pl_module.train(was_training)
             fps = self.fps or (float(batch.meta["fps"][0]) if "fps" in batch.meta else 25.0)
-            paths = [self._animate(batch, pred, i, dm.layout.bones, out / task / f"step{step}_sample{i}.gif", fps)
+            paths = [animate_sample(batch, pred, i, dm.layout.bones, out / task / f"step{step}_sample{i}.gif", fps)
                      for i in range(batch.batch_size)]  # fmt: skip
             self.written += paths
             self._log_media(trainer, f"media/{split}/{task}", paths, step, video=True)
@@ -204,17 +218,6 @@ class SkeletonAnimation(L.Callback):
             path = plot_horizons(curves, out / f"horizons_step{step}.png", title=f"{split} MPJPE by horizon, step {step}")
             self.written.append(path)
             self._log_media(trainer, f"media/{split}/horizons", [path], step, video=False)
-
-    @staticmethod
-    def _animate(batch: Any, pred: np.ndarray, i: int, bones: np.ndarray, path: Path, fps: float) -> Path:
-        p = 0 if batch.prompt_inputs.shape[0] == 1 else i  # a shared prompt has batch size 1
-        panels = [
-            ("prompt input", batch.prompt_inputs[p].numpy(), None),
-            ("prompt target", batch.prompt_targets[p].numpy(), None),
-            ("query input", batch.inputs[i].numpy(), None),
-            ("prediction / truth", pred[i], batch.targets[i].numpy()),
-        ]
-        return render_animation(panels, bones, path, fps=fps)
 
     @staticmethod
     def _log_media(trainer: L.Trainer, key: str, paths: list[Path], step: int, video: bool) -> None:

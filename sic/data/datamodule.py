@@ -238,10 +238,10 @@ class InContextDataModule(L.LightningDataModule):
         bank = self.banks["train"]
         return self._loader(bank, self.batch_size, self._train_sampler(bank), ResumableDataLoader)
 
-    def _eval_loaders(self, split: str) -> list[DataLoader]:
+    def _eval_loaders(self, split: str, tasks: list[str] | None = None) -> list[DataLoader]:
         world, rank = self._ranks()
         return [self._loader(bank, self.eval_batch_size, EvalShardSampler(len(bank), self.eval_batch_size, world, rank))
-                for bank in (self.banks[f"{split}/{t}"] for t in self.tasks)]  # fmt: skip
+                for bank in (self.banks[f"{split}/{t}"] for t in tasks or self.tasks)]  # fmt: skip
 
     def val_dataloader(self) -> list[DataLoader]:
         """One validation loader per task, in ``self.tasks`` order."""
@@ -257,7 +257,7 @@ class InContextDataModule(L.LightningDataModule):
             return self._eval_loaders("test")
         bank = self.banks[f"test/{self.predict_task}"]
         if self.predict_items is None:
-            return [self._eval_loaders("test")[self.tasks.index(self.predict_task)]]
+            return self._eval_loaders("test", [self.predict_task])
         bad = [i for i in self.predict_items if not 0 <= i < len(bank)]
         if bad:
             raise ConfigError(f"data.predict_items {bad} are outside the {len(bank)} test items of {self.predict_task!r}")

@@ -65,13 +65,16 @@ def unified_prompt_pose(
     try:
         with torch.no_grad():
             target = _tokens(net, task)  # (1, F, J, C)
-            weight, bias = net.joints_embed.weight, net.joints_embed.bias  # (C, 3), (C,)
-            shift = bias + net.pos_embed + net.temp_embed[net.num_frames :]  # what _embed adds besides W x
-            rhs = (target - shift)[0].reshape(-1, weight.shape[0]).T  # (C, F*J)
-            pose = torch.linalg.lstsq(weight, rhs).solution.T.reshape(1, *target.shape[1:3], -1)
-        if objective == "cosine":
+        weight = net.joints_embed.weight  # (C, 3)
+        if objective == "least_squares":
+            with torch.no_grad():
+                shift = net.joints_embed.bias + net.pos_embed + net.temp_embed[net.num_frames :]  # _embed's rest
+                rhs = (target - shift)[0].reshape(-1, weight.shape[0]).T  # (C, F*J)
+                pose = torch.linalg.lstsq(weight, rhs).solution.T.reshape(1, *target.shape[1:3], -1)
+        else:
             g = torch.Generator(device=target.device).manual_seed(seed)
-            pose = torch.randn(pose.shape, generator=g, device=target.device).mul_(0.1).requires_grad_(True)
+            shape = (1, *target.shape[1:3], weight.shape[1])
+            pose = torch.randn(shape, generator=g, device=target.device).mul_(0.1).requires_grad_(True)
             opt = torch.optim.Adam([pose], lr=lr)
             flags = [p.requires_grad for p in net.parameters()]
             net.requires_grad_(False)

@@ -12,13 +12,16 @@ Example:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from lightning.pytorch.utilities import rank_zero_only
 
 from sic.utils.io import atomic_write_text
 
-__all__ = ["MetricsReport", "format_robustness", "format_table", "latest_metrics"]
+__all__ = ["MetricsReport", "format_robustness", "format_table", "latest_metrics", "markers", "run_logged",
+           "write_tables"]
 
 
 class MetricsReport:
@@ -102,3 +105,35 @@ def format_robustness(
             text = "  ".join(f"@{s} {v:.2f}" + ("" if clean is None else f" ({v - clean:+.2f})") for s, v in cells)
             lines.append(f"  {name:<{width}}  {text}")
     return "\n".join(lines) if lines else f"(no {split} robustness metrics)"
+
+
+# -- report tools (tools/report_*.py): run ``sic`` commands, put tables into a results page -----------------
+def run_logged(cmd: list[str], log: Path, cwd: Path, threads: int | None = None) -> None:
+    """Run ``cmd`` in ``cwd`` with its output appended to ``log``; ``threads`` caps OpenMP/MKL threads.
+
+    Raises ``RuntimeError`` naming the command and the log when it fails.
+    """
+    env = dict(os.environ)
+    if threads:
+        env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    with log.open("a") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if done.returncode:
+        raise RuntimeError(f"'{' '.join(cmd[:2])}' failed (exit {done.returncode}); see {log}")
+
+
+def markers(block: str = "tables") -> tuple[str, str]:
+    """The comment lines around a block of generated tables (a page can hold several blocks)."""
+    return f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+
+
+def write_tables(path: Path, text: str, block: str = "tables") -> None:
+    """Replace the text between ``block``'s markers in ``path`` (atomically); a new page is just the block."""
+    begin, end = markers(block)
+    doc = path.read_text() if path.exists() else f"{begin}\n{end}\n"
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{path}: no '{begin}' … '{end}' markers to put the tables between")
+    head, rest = doc.split(begin, 1)
+    atomic_write_text(path, f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")

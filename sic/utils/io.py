@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from sic.utils.errors import DataError
 
-__all__ = ["atomic_dir", "atomic_file", "atomic_write_text", "read_meta"]
+__all__ = ["atomic_dir", "atomic_file", "atomic_save_npy", "atomic_write_text", "read_meta"]
 
 
 @contextmanager
@@ -41,6 +43,12 @@ def atomic_file(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """``np.save`` ``array`` to ``path`` atomically (an interrupted write leaves the old file)."""
+    with atomic_file(path, suffix=".tmp.npy") as tmp:  # np.save appends .npy to other names
+        np.save(tmp, array, allow_pickle=False)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

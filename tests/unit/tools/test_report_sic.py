@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sic.tasks.report import markers
+
 _TOOL = Path(__file__).parents[3] / "tools" / "report_sic.py"
 _SPEC = importlib.util.spec_from_file_location("report_sic", _TOOL)
 report = importlib.util.module_from_spec(_SPEC)
@@ -85,7 +87,7 @@ def test_report_has_ratios_horizons_and_wall_times(tmp_path):
 
 def test_tables_replace_only_the_marked_block(tmp_path):
     doc = tmp_path / "r.md"
-    (b, e), (fb, fe) = report.markers(), report.markers("full")
+    (b, e), (fb, fe) = markers(), markers("full")
     doc.write_text(f"intro\n{b}\nold\n{e}\nmiddle\n{fb}\nold full\n{fe}\nreading\n")
     report.write_tables(doc, "new")
     report.write_tables(doc, "new full", "full")
